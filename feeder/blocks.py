@@ -1,0 +1,117 @@
+"""The block model shared by the cleaner and the generic extractor.
+
+HTML rendered from a scraped page's Markdown is flat: the page's menus,
+article, share widgets and footer all become consecutive top-level elements
+(paragraphs, headings, lists, tables, code blocks). Cleaning therefore works
+on that list of *blocks*, each with its folded text and the amount of that
+text that sits inside links, which is what tells chrome from prose.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bs4 import BeautifulSoup, Tag
+from bs4.element import NavigableString
+
+from .sites import fold
+
+HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_WRAPPERS = frozenset({"div", "section", "article", "main", "center", "body"})
+_CJK_RE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+_SPACE_RE = re.compile(r"\s")
+#: How many Latin characters one CJK character is worth (a CJK character is a word).
+CJK_WEIGHT = 3.0
+
+
+def units(text: str) -> float:
+    """The amount of text in ``text``: non-space characters, CJK ones weighted."""
+    if not text:
+        return 0.0
+    cjk = len(_CJK_RE.findall(text))
+    spaces = len(_SPACE_RE.findall(text))
+    return float(len(text) - spaces - cjk) + CJK_WEIGHT * cjk
+
+
+@dataclass(eq=False)
+class Block:
+    """One top-level element of the fragment and what the cleaner knows of it."""
+
+    el: Tag
+    text: str
+    units: float
+    link_units: float
+    kind: str  # heading | pre | table | list | para | image | rule | other
+    level: int = 0
+    #: The rule that dropped this block, ``None`` while it is kept.
+    dropped: str | None = None
+
+    @property
+    def link_density(self) -> float:
+        """The share of the block's text that is link text (0 when it has none)."""
+        return self.link_units / self.units if self.units else 0.0
+
+    @property
+    def live(self) -> bool:
+        return self.dropped is None
+
+
+def _kind(el: Tag) -> tuple[str, int]:
+    name = el.name or ""
+    if name in HEADINGS:
+        return "heading", int(name[1])
+    if name == "pre":
+        return "pre", 0
+    if name == "table":
+        return "table", 0
+    if name in ("ul", "ol", "dl"):
+        return "list", 0
+    if name == "hr":
+        return "rule", 0
+    if name in ("p", "blockquote", "div", "section", "article"):
+        return "para", 0
+    return "other", 0
+
+
+def measure(block: Block) -> None:
+    """(Re)compute ``block``'s text, size, link size and kind from its element."""
+    el = block.el
+    block.text = fold(el.get_text(" "))
+    block.units = units(block.text)
+    block.link_units = sum(
+        units(fold(a.get_text(" "))) for a in el.find_all("a") if a.find_parent("a") is None
+    )
+    if el.name == "a":
+        block.link_units = block.units
+    block.kind, block.level = _kind(el)
+    if not block.text and block.kind in ("para", "other") and el.find(["img", "video", "iframe"]):
+        block.kind = "image"
+
+
+def split_blocks(soup: BeautifulSoup) -> list[Block]:
+    """The top-level blocks of the parsed fragment, looking through lone wrappers."""
+    root: Tag = soup.body if soup.body is not None else soup
+    for _ in range(8):  # a page wrapped in <div><article>…: use the innermost list
+        children = [c for c in root.children if isinstance(c, Tag)]
+        loose = any(
+            isinstance(c, NavigableString) and c.strip() for c in root.children
+        )
+        if len(children) == 1 and children[0].name in _WRAPPERS and not loose:
+            root = children[0]
+        else:
+            break
+    blocks: list[Block] = []
+    for child in list(root.children):
+        if isinstance(child, Tag):
+            el = child
+        elif type(child) is NavigableString and child.strip():
+            el = soup.new_tag("p")
+            child.replace_with(el)
+            el.append(child)
+        else:
+            continue
+        block = Block(el=el, text="", units=0.0, link_units=0.0, kind="other")
+        measure(block)
+        blocks.append(block)
+    return blocks

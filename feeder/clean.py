@@ -1,0 +1,280 @@
+"""Clean an entry's HTML: keep the article, drop the page chrome around it.
+
+Seeds are whole scraped pages, so the HTML rendered from their Markdown holds
+navigation menus, login links, share widgets, related posts, footers and, on
+WeChat, the page furniture after the article. Cleaning runs before
+sanitizing, in four steps over the fragment's top-level blocks:
+
+1. the title repeated at the top of the body and the cover image go;
+2. the site rules that match the entry's URL (:mod:`feeder.sites`) cut at
+   their start/end markers and drop the lines and sections they name;
+3. the generic extractor (:mod:`feeder.extract`) keeps the best-scoring run
+   of prose blocks and drops chrome lines and link lists inside it;
+4. if that leaves too little of the page's prose, the result falls back to
+   the lightly cleaned whole body (steps 1-2 and obvious chrome lines only),
+   because an entry with some chrome beats an entry without its article.
+
+Every drop is recorded (:class:`Drop`) so ``feeder check --explain`` can show
+which rule removed what.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from bs4 import BeautifulSoup, Tag
+from bs4.element import NavigableString
+
+from . import extract as generic
+from .blocks import Block, measure, split_blocks
+from .sites import SiteRule, SiteRules, fold
+
+logger = logging.getLogger(__name__)
+
+#: Inputs larger than this are not cleaned (only ever seen on broken scrapes).
+MAX_HTML_CHARS = 5_000_000
+#: The generic result must keep this share of the page's prose, else fall back.
+MIN_KEPT_SHARE = 0.3
+#: ... and at least this much prose (units, see :func:`feeder.blocks.units`).
+MIN_KEPT_UNITS = 60.0
+#: A site marker is ignored when it would leave less prose than this share.
+MIN_MARKER_SHARE = 0.2
+_TEXT_MAX = 120
+_COVER_ALTS = frozenset({"cover_image", "cover", "封面"})
+
+
+@dataclass(frozen=True)
+class Drop:
+    """One removal: which rule removed which text (shortened)."""
+
+    rule: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """The cleaned (still unsanitized) fragment and the record of what went."""
+
+    html: str
+    dropped: tuple[Drop, ...]
+    fallback: bool
+
+
+def _shorten(text: str) -> str:
+    text = fold(text)
+    return text if len(text) <= _TEXT_MAX else text[: _TEXT_MAX - 1] + "…"
+
+
+def _prose(blocks: list[Block]) -> float:
+    return sum(max(b.units - b.link_units, 0.0) for b in blocks if b.live)
+
+
+def _drop_top(blocks: list[Block], title: str) -> None:
+    """Drop the title heading(s) and cover image repeated at the top of the body."""
+    for b in blocks:
+        if b.kind == "heading" and generic.title_matches(b.text, title):
+            b.dropped = "title"
+        elif b.kind == "image" and any(
+            str(img.get("alt") or "").strip().casefold() in _COVER_ALTS
+            for img in b.el.find_all("img")
+        ):
+            b.dropped = "cover-image"
+        elif b.kind in ("rule", "image") and not b.el.find("a"):
+            continue
+        else:
+            break
+
+
+def _drop_byline(blocks: list[Block], source: str) -> None:
+    """Drop the lines at the top of the article that only repeat the site's name."""
+    name = fold(source)
+    if len(name) < 2:
+        return
+    for b in blocks:
+        if not b.live:
+            continue
+        if b.kind not in ("para", "heading", "image", "rule"):
+            break
+        if b.kind == "para":
+            if b.text.replace(name, "").strip():
+                break
+            b.dropped = "byline"
+
+
+def _marker(blocks: list[Block], patterns: tuple[re.Pattern[str], ...], *, end: bool) -> int:
+    """The index of the first usable marker block, or -1."""
+    if not patterns:
+        return -1
+    total = _prose(blocks)
+    for i, b in enumerate(blocks):
+        if b.live and any(p.fullmatch(b.text) for p in patterns):
+            rest = blocks[:i] if end else blocks[i + 1 :]
+            if _prose(rest) >= MIN_MARKER_SHARE * total:
+                return i
+            logger.debug("marker %r ignored: too little text would remain", b.text[:60])
+    return -1
+
+
+def _drop_lines(block: Block, rule: SiteRule, drops: list[Drop]) -> None:
+    """Remove the whole lines of a multi-line paragraph that ``rule`` names."""
+    name = f"site:{rule.name}:drop_lines"
+    for node in list(block.el.find_all(string=True)):
+        if node.parent is not block.el or type(node) is not NavigableString or "\n" not in node:
+            continue
+        lines = str(node).split("\n")
+        kept = []
+        for i, line in enumerate(lines):
+            first_ok = i > 0 or _edge(node.previous_sibling)
+            last_ok = i < len(lines) - 1 or _edge(node.next_sibling)
+            whole = (0 < i < len(lines) - 1) or (first_ok and last_ok)
+            if whole and rule.drops_line(fold(line)):
+                drops.append(Drop(name, _shorten(line)))
+            else:
+                kept.append(line)
+        if len(kept) != len(lines):
+            node.replace_with(NavigableString("\n".join(kept)))
+    measure(block)
+    if not block.text and not block.el.find(["img", "video", "iframe", "table"]):
+        block.dropped = name
+
+
+def _edge(sibling: object) -> bool:
+    return sibling is None or (isinstance(sibling, Tag) and sibling.name == "br")
+
+
+def _apply_site(blocks: list[Block], rule: SiteRule, drops: list[Drop]) -> bool:
+    """Apply one site rule to the live blocks; True if it found the article's start."""
+    live = [b for b in blocks if b.live]
+    tag = f"site:{rule.name}"
+    started = False
+    for patterns, keep_marker, key in (
+        (rule.start_after, False, "start_after"),
+        (rule.start_at, True, "start_at"),
+    ):
+        i = _marker(live, patterns, end=False)
+        if i >= 0:
+            for b in live[: i + (0 if keep_marker else 1)]:
+                b.dropped = b.dropped or f"{tag}:{key}"
+            live = live[i + (0 if keep_marker else 1) :]
+            started = True
+    for patterns, keep_marker, key in (
+        (rule.end_at, False, "end_at"),
+        (rule.end_after, True, "end_after"),
+    ):
+        i = _marker(live, patterns, end=True)
+        if i >= 0:
+            for b in live[i + (1 if keep_marker else 0) :]:
+                b.dropped = b.dropped or f"{tag}:{key}"
+            live = live[: i + (1 if keep_marker else 0)]
+    for k, b in enumerate(live):
+        if b.live and any(p.fullmatch(b.text) for p in rule.drop_sections):
+            generic.drop_section(live, k, len(live) - 1, f"{tag}:drop_sections")
+    for b in live:
+        if not b.live:
+            continue
+        if rule.drops_line(b.text):
+            b.dropped = f"{tag}:drop_lines"
+        elif rule.drop_lines or rule.drop_patterns:
+            _drop_lines(b, rule, drops)
+    return started
+
+
+def _unwrap(soup: BeautifulSoup, rules: tuple[SiteRule, ...]) -> None:
+    names = sorted({t for r in rules for t in r.unwrap})
+    if names:
+        for el in soup.find_all(names):
+            el.unwrap()
+
+
+def _record(blocks: list[Block], drops: list[Drop]) -> None:
+    """Add one :class:`Drop` per run of consecutive blocks dropped by the same rule."""
+    run_rule: str | None = None
+    run_text: list[str] = []
+    for b in [*blocks, None]:
+        rule = b.dropped if b is not None else None
+        if rule != run_rule and run_rule is not None:
+            drops.append(Drop(run_rule, _shorten(" ".join(t for t in run_text if t))))
+        if rule != run_rule:
+            run_text = []
+        run_rule = rule
+        if b is not None and rule is not None:
+            run_text.append(b.text or "[" + (b.el.name or "?") + "]")
+
+
+def _light(blocks: list[Block]) -> None:
+    """The fallback's light cleaning: only unmistakable chrome lines go."""
+    for b in blocks:
+        if b.live and b.units < 90 and generic.CHROME_LINE.fullmatch(b.text):
+            b.dropped = "generic:chrome-line"
+
+
+def clean_html(html: str, *, url: str, title: str, source: str, rules: SiteRules) -> Cleaned:
+    """Keep the article of ``html`` (rendered from a seed's Markdown body), drop the chrome.
+
+    ``url`` selects the site rules, ``title`` finds the repeated title
+    heading, ``source`` (the site or feed name) is only used in log messages.
+    Never raises on any input: on an internal limit it returns ``html`` as is.
+    """
+    if not html.strip():
+        return Cleaned(html=html, dropped=(), fallback=False)
+    if len(html) > MAX_HTML_CHARS:
+        logger.warning("content of %s (%s) too large to clean; kept as is", url, source)
+        return Cleaned(html=html, dropped=(), fallback=True)
+    try:
+        return _clean(html, url=url, title=title, source=source, rules=rules)
+    except RecursionError:
+        logger.warning("content of %s (%s) too deeply nested to clean; kept as is", url, source)
+        return Cleaned(html=html, dropped=(), fallback=True)
+
+
+def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) -> Cleaned:
+    soup = BeautifulSoup(html, "lxml")
+    site_rules = rules.for_url(url)
+    _unwrap(soup, site_rules)
+    blocks = split_blocks(soup)
+    drops: list[Drop] = []
+    _drop_top(blocks, title)
+    started = False
+    for rule in site_rules:
+        started = _apply_site(blocks, rule, drops) or started
+    before = [b.dropped for b in blocks]
+    total = _prose(blocks)
+    generic.extract(blocks, title, pin_start=started)
+    _drop_byline(blocks, source)
+    kept = _prose(blocks)
+    fallback = False
+    if total > 0 and (kept < MIN_KEPT_SHARE * total or kept < min(MIN_KEPT_UNITS, total)):
+        logger.info(
+            "cleaning %s (%s) kept %.0f of %.0f units of text: using the whole body instead",
+            url or title, source, kept, total,
+        )
+        for b, was in zip(blocks, before, strict=True):
+            b.dropped = was
+        _light(blocks)
+        fallback = True
+    _record(blocks, drops)
+    out = "\n".join(str(b.el) for b in blocks if b.live)
+    return Cleaned(html=out, dropped=tuple(drops), fallback=fallback)
+
+
+def explain(cleaned: Cleaned) -> str:
+    """A readable report of what cleaning dropped, by which rule, and whether it fell back."""
+    lines = []
+    if cleaned.fallback:
+        lines.append("fallback: the article could not be isolated; the whole body was kept")
+    else:
+        lines.append("extraction: article isolated")
+    if not cleaned.dropped:
+        lines.append("nothing dropped")
+    by_rule: dict[str, int] = {}
+    for d in cleaned.dropped:
+        by_rule[d.rule] = by_rule.get(d.rule, 0) + 1
+    if by_rule:
+        lines.append(f"{len(cleaned.dropped)} drop(s) by {len(by_rule)} rule(s):")
+        for rule, n in sorted(by_rule.items()):
+            lines.append(f"  {rule}: {n}")
+        lines.append("dropped:")
+        lines.extend(f"  [{d.rule}] {d.text}" for d in cleaned.dropped)
+    return "\n".join(lines)

@@ -1,0 +1,209 @@
+"""Generic main-content extraction: find the article among the page's blocks.
+
+Works on any site, without rules. Each block gets a score: prose (text
+outside links) counts for, link text, very short lines, known chrome phrases
+("Share this", "登录", …) and boilerplate repeated on the page count against.
+The article is the contiguous run of blocks with the highest total score (the
+maximum-sum segment), then
+
+* it starts after the last heading that repeats the entry's title, when
+  most of the article follows it (menus and sidebars precede the title);
+* it ends at the first trailing-section heading ("Related posts",
+  "Leave a comment", "推荐阅读", WeChat's "预览时标签不可点", …) once enough
+  article precedes it;
+* inside it, chrome lines and link-list sections ("往期回顾" + its links)
+  are dropped.
+
+The caller checks the result and falls back to the whole body when too
+little is left: losing the article is worse than keeping some chrome.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from .blocks import Block
+
+_I = re.IGNORECASE
+
+#: Lines that are page chrome wherever they stand (the whole block's text).
+CHROME_LINE = re.compile(
+    r"skip to (?:the )?(?:main |primary )?(?:content|sidebar|footer|navigation)"
+    r"|jump to (?:main )?content|advertisement|sponsored|reg ad"
+    r"|share|tweet|email|print|share (?:this|on \w+)(?: post| article| page)?:?"
+    r"|like loading\.*|like this:?|loading\.\.\."
+    r"|back to top|top of page|scroll to top|go to top"
+    r"|sign ?in|sign ?up|log ?in|log ?out|register|subscribe|menu|search|close"
+    r"|expanded|collapsed|toggle navigation|main menu|search for:?|search the site \.*"
+    r"|previous(?: post)?|next(?: post)?|older posts?|newer posts?|cancel reply"
+    r"|×|x|\+1|δ|[|·•]+"
+    r"|分享到：?|分享|收藏|点赞|赞|在看|登录|注册|搜索|关注|取消|确定|允许|知道了"
+    r"|阅读原文|点击这里阅读原文|返回顶部|编辑分享|展开更多|加入我的收藏|\+ ?收入我的专辑"
+    r"|\+ ?加入我的收藏|微信二维码|扫码关注|关 注|文章目录"
+    r"|点击蓝字 ?关注我们|更多干货 ?点击蓝字 ?关注我们|在小说阅读器(?:读本章|中沉浸阅读)|去阅读"
+    r"|在公众号小说中沉浸阅读",
+    _I,
+)
+
+#: Headings that open the page's trailing chrome: the article ends before them.
+TAIL_MARKER = re.compile(
+    r"(?:related|recommended|similar|more) (?:posts?|articles?|content|stories|reading|news"
+    r"|resources|products)(?: for you)?:?"
+    r"|you (?:may|might) also (?:like|enjoy).*|more from .{1,40}|read next:?"
+    r"|popular posts|recent posts|latest posts|post navigation|primary sidebar|sidebar"
+    r"|(?:« ?)?(?:previous|older) (?:post|article|entry)\b.*"
+    r"|(?:next|newer) (?:post|article|entry)\b.*"
+    r"|(?:leave|post|add|write) a (?:comment|reply).*|\d+ (?:comments?|responses?|replies)"
+    r"|comments?(?: \(\d+\))?|show all comments|discussion|join the discussion"
+    r"|about the author|share this(?: post| article| page)?:?|share on:?"
+    r"|filed under:? .*|subscribe to (?:our|the) newsletter.*|current thread:?"
+    r"|相关(?:推荐|文章|阅读|资讯|内容)|推荐阅读|往期(?:回顾|推荐|精选)|猜你喜欢：?"
+    r"|热门(?:推荐|文章)|发表评论|评论|全部评论|\d+ ?条评论|上一篇.*|下一篇.*"
+    r"|版权声明.*|分享到：?|被以下专辑收录.*|电报讨论|recommend"
+    r"|预览时标签不可点|微信扫一扫.*|继续滑动看下一个|轻触阅读原文|向上滑动看下一个",
+    _I,
+)
+
+#: Headings of link-list sections, dropped with their links wherever they stand.
+SECTION_MARKER = re.compile(
+    TAIL_MARKER.pattern
+    + r"|table of contents|contents|on this page|in this article|目录|文章目录"
+    r"|categories|tags:?|latest posts|past events|archives|topics|more context",
+    _I,
+)
+
+SHORT = 20.0  # units under which a line is "short" (a menu entry, a button)
+_SHORT_PENALTY = 10.0
+_CHROME_PENALTY = 40.0
+_LINK_WEIGHT = 1.5
+_MARKER_MAX_UNITS = 90.0  # a marker is a heading-sized line, never a paragraph
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def title_matches(text: str, title: str) -> bool:
+    """True if ``text`` is (a close variant of) the entry's ``title``."""
+    a, b = _norm(text), _norm(title)
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    if len(b) < 6 or len(a) < 6:
+        return False
+    if b in a:
+        return len(a) <= 2 * len(b) + 20
+    return a in b and len(a) * 2 >= len(b)
+
+
+def is_marker(block: Block, pattern: re.Pattern[str]) -> bool:
+    """True if ``block`` is a short line whose whole text ``pattern`` names."""
+    if block.kind not in ("heading", "para", "other") or block.units > _MARKER_MAX_UNITS:
+        return False
+    text = block.text.strip(" #*:：")
+    return bool(pattern.fullmatch(block.text) or (text and pattern.fullmatch(text)))
+
+
+def score(block: Block, repeated: bool) -> float:
+    """How much ``block`` looks like article prose (positive) or chrome (negative)."""
+    if block.kind in ("image", "rule"):
+        return -2.0 if block.el.find("a") is not None else 0.0
+    if block.kind == "pre":
+        return max(block.units * 0.5, 10.0)
+    nonlink = block.units - block.link_units
+    value = nonlink - _LINK_WEIGHT * block.link_units
+    if block.kind == "heading":
+        value = min(value, 5.0)
+    if block.units < SHORT:
+        value -= _SHORT_PENALTY
+    if block.units < _MARKER_MAX_UNITS and (
+        CHROME_LINE.fullmatch(block.text) or TAIL_MARKER.fullmatch(block.text.strip(" #*:："))
+    ):
+        value -= _CHROME_PENALTY
+    if repeated:
+        value = min(value, 0.0) - _SHORT_PENALTY
+    return value
+
+
+def best_segment(scores: Sequence[float]) -> tuple[int, int]:
+    """The ``(start, end)`` (inclusive) of the maximum-sum run; ``(0, -1)`` if none."""
+    best, best_span = 0.0, (0, -1)
+    run, run_start = 0.0, 0
+    for i, value in enumerate(scores):
+        if run <= 0:
+            run, run_start = value, i
+        else:
+            run += value
+        if run > best:
+            best, best_span = run, (run_start, i)
+    return best_span
+
+
+def _mass(blocks: Sequence[Block]) -> float:
+    return sum(max(b.units - b.link_units, 0.0) for b in blocks if b.kind != "image")
+
+
+def drop_section(blocks: Sequence[Block], i: int, end: int, rule: str) -> None:
+    """Drop the marker ``blocks[i]`` and the link/short blocks that follow it."""
+    blocks[i].dropped = rule
+    level = blocks[i].level
+    for b in blocks[i + 1 : end + 1]:
+        if b.kind == "heading" and (b.level <= level or not level) and b.link_density < 0.5:
+            break
+        linky = b.link_density >= 0.5 or b.kind in ("image", "rule") or b.units < SHORT
+        if not linky:
+            break
+        b.dropped = rule
+
+
+def extract(blocks: list[Block], title: str, *, pin_start: bool = False) -> None:
+    """Mark every live block outside the article with the generic rule that dropped it.
+
+    ``pin_start``: a site rule already found where the article starts, so the
+    run of kept blocks may not start later than the first live block.
+    """
+    live = [b for b in blocks if b.live]
+    if not live:
+        return
+    counts = Counter(b.text for b in live if b.text and b.units < 200)
+    scores = [score(b, counts[b.text] > 1) for b in live]
+    start, end = best_segment(scores)
+    if end < start:
+        return
+    if pin_start:
+        start = 0
+    segment_mass = _mass(live[start : end + 1])
+    # Start after the last title heading that most of the article follows.
+    for i in range(-1 if pin_start else end, -1, -1):
+        b = live[i]
+        candidate = (b.kind == "heading" and b.level <= 3) or (
+            b.kind == "para" and b.link_units == 0
+        )
+        if candidate and title_matches(b.text, title):
+            if _mass(live[i + 1 : end + 1]) >= 0.5 * segment_mass and i >= start:
+                b.dropped = "generic:title"
+                start = i + 1
+                break
+            if i < start:
+                break
+    # End at the first trailing-section marker once enough article precedes it.
+    for j in range(start + 1, end + 1):
+        if is_marker(live[j], TAIL_MARKER):
+            before = _mass(live[start:j])
+            if before >= max(0.25 * segment_mass, 100.0):
+                end = j - 1
+                break
+    for k, b in enumerate(live):
+        if b.live and not start <= k <= end:
+            b.dropped = "generic:outside-article"
+    for k in range(start, end + 1):
+        b = live[k]
+        if not b.live:
+            continue
+        if is_marker(b, SECTION_MARKER):
+            drop_section(live, k, end, "generic:link-section")
+        elif b.units < _MARKER_MAX_UNITS and CHROME_LINE.fullmatch(b.text):
+            b.dropped = "generic:chrome-line"

@@ -1,0 +1,127 @@
+"""Site rules: shipped files, host matching, extension by sites_dir, validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feeder.errors import ConfigError
+from feeder.sites import SiteRules, load_rules
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "feeder" / "data" / "sites"
+EXAMPLES = ROOT / "config" / "sites"
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_rules_load_and_cover_the_named_sites() -> None:
+    names = {r.name for r in load_rules(None).rules}
+    assert names >= {
+        "wechat", "csdn", "freebuf", "sans-isc", "seclists", "anquanke", "4hou", "cxsecurity",
+        "krebsonsecurity", "xz-aliyun", "theregister", "hackernews", "thehackernews",
+    }
+
+
+def test_config_sites_is_an_exact_copy_of_the_shipped_rules() -> None:
+    shipped = {p.name: p.read_text(encoding="utf-8") for p in SHIPPED.glob("*.toml")}
+    examples = {p.name: p.read_text(encoding="utf-8") for p in EXAMPLES.glob("*.toml")}
+    assert shipped == examples
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("https://mp.weixin.qq.com/s/yUd9dTXyIoPoZc6HISgVBw", "wechat"),
+        ("https://www.freebuf.com/news/417317.html", "freebuf"),
+        ("https://blog.csdn.net/x/article/details/1", "csdn"),
+        ("https://isc.sans.edu/diary/rss/33188", "sans-isc"),
+        ("https://WWW.ANQUANKE.COM/post/id/1", "anquanke"),
+        ("https://news.ycombinator.com/item?id=1", "hackernews"),
+    ],
+)
+def test_for_url_matches_host_and_subdomains(url: str, name: str) -> None:
+    assert [r.name for r in load_rules(None).for_url(url)] == [name]
+
+
+@pytest.mark.parametrize(
+    "url", ["", "not a url", "http://[::1", "https://notfreebuf.com/", "https://example.org/"]
+)
+def test_for_url_without_a_matching_host(url: str) -> None:
+    assert load_rules(None).for_url(url) == ()
+
+
+def test_sites_dir_extends_and_overrides_by_name(tmp_path: Path) -> None:
+    write(tmp_path, "mine.toml", "hosts = ['example.com']\ndrop_lines = ['Buy now']\n")
+    write(tmp_path, "freebuf.toml", "hosts = ['freebuf.com']\nend_at = ['THE END']\n")
+    write(tmp_path, "off.toml", "name = 'seclists'\nhosts = ['seclists.org']\nenabled = false\n")
+    rules = load_rules(tmp_path)
+    assert [r.name for r in rules.for_url("https://blog.example.com/x")] == ["mine"]
+    (freebuf,) = rules.for_url("https://www.freebuf.com/")
+    assert freebuf.path == str(tmp_path / "freebuf.toml")
+    assert rules.for_url("https://seclists.org/fulldisclosure/") == ()
+    assert rules.for_url("https://mp.weixin.qq.com/s/x")  # shipped rules still apply
+
+
+def test_wildcard_host_applies_everywhere(tmp_path: Path) -> None:
+    write(tmp_path, "all.toml", "hosts = ['*']\ndrop_lines = ['Advertisement']\n")
+    write(tmp_path, "glob.toml", "hosts = ['*.example.*']\n")
+    rules = load_rules(tmp_path)
+    assert [r.name for r in rules.for_url("https://a.example.net/")][-2:] == ["all", "glob"]
+
+
+def test_digest_is_stable_and_follows_the_rules(tmp_path: Path) -> None:
+    assert load_rules(None).digest == load_rules(None).digest
+    assert load_rules(tmp_path).digest == load_rules(None).digest  # empty dir adds nothing
+    write(tmp_path, "mine.toml", "hosts = ['example.com']\n")
+    changed = load_rules(tmp_path).digest
+    assert changed != load_rules(None).digest
+    write(tmp_path, "mine.toml", "hosts = ['example.com']\ndrop_lines = ['x']\n")
+    assert load_rules(tmp_path).digest != changed
+    assert SiteRules().digest != load_rules(None).digest
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("hosts = ['a.com']\ndrop_line = ['x']\n", "unknown key"),
+        ("hosts = ['a.com']\nend_at = ['(unclosed']\n", "bad regular expression"),
+        ("hosts = ['a.com']\ndrop_patterns = ['[z-a]']\n", "bad regular expression"),
+        ("hosts = 'a.com'\n", "hosts must be a list of strings"),
+        ("hosts = ['a.com']\ndrop_lines = 'x'\n", "drop_lines must be a list of strings"),
+        ("hosts = ['a.com']\nstart_after = [1]\n", "start_after must be a list of strings"),
+        ("hosts = ['a.com']\nenabled = 'yes'\n", "enabled must be true or false"),
+        ("hosts = ['a.com']\nunwrap = ['<font>']\n", "not an element name"),
+        ("hosts = ['a b']\n", "not a host name"),
+        ("hosts = []\n", "hosts must not be empty"),
+        ("drop_lines = ['x']\n", "hosts is required"),
+        ("hosts = ['a.com'\n", "invalid TOML"),
+        ("hosts = ['a.com']\nend_at = ['  ']\n", "empty pattern"),
+        ("name = 3\nhosts = ['a.com']\n", "name must be"),
+    ],
+)
+def test_bad_rule_raises_config_error_naming_the_file(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    path = write(tmp_path, "bad.toml", text)
+    with pytest.raises(ConfigError) as info:
+        load_rules(tmp_path)
+    assert info.value.path == str(path)
+    assert str(path) in str(info.value)
+    assert reason in str(info.value)
+
+
+def test_sites_dir_must_be_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not a directory"):
+        load_rules(tmp_path / "missing")
+
+
+def test_rules_are_frozen() -> None:
+    rules = load_rules(None)
+    with pytest.raises(AttributeError):
+        rules.rules = ()  # type: ignore[misc]
