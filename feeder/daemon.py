@@ -1,0 +1,277 @@
+"""``feeder run`` and ``feeder trigger``: keep the feed fresh, serve it, rebuild on demand.
+
+The daemon is one process with a few threads around a main thread that only
+waits for signals:
+
+* an APScheduler job polls every ``interval`` seconds (first run at start);
+  each poll is an incremental :func:`feeder.pipeline.build`, which parses and
+  writes nothing when no seed changed;
+* uvicorn serves the output directory (:mod:`feeder.server`);
+* a Unix socket in the state directory accepts ``feeder trigger``
+  (:mod:`feeder.control`), whose rebuild runs at once and is answered when done.
+
+Builds never overlap: polls and triggers share one in-process lock, and the
+pipeline's inter-process lock keeps out a concurrent ``feeder build``. A failed
+build is one log line and the next poll tries again. SIGHUP reloads the
+configuration and rebuilds; SIGTERM/SIGINT stop within a few seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from .config import Settings
+from .control import AlreadyRunning, ControlServer, PidLock, summary, trigger
+from .errors import FeederError
+from .logsetup import configure_logging
+from .model import BuildResult
+from .procutil import SignalInbox, sd_notify
+from .server import FeedServer
+
+log = logging.getLogger(__name__)
+
+__all__ = ["configure_logging", "run", "trigger"]
+
+JOB_ID = "poll"
+#: How long a stop waits for a running build before abandoning it. Abandoning
+#: is safe: every published file is replaced atomically, and the kernel drops
+#: the build lock with the process.
+STOP_GRACE_S = 2.5
+_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+
+
+class _Stopping(Exception):
+    """A build was requested while the daemon is shutting down."""
+
+
+class Daemon:
+    """The state of one running daemon; :func:`run` drives it."""
+
+    def __init__(self, load: Callable[[], Settings], settings: Settings) -> None:
+        self._load = load
+        self.settings = settings
+        self.state_dir = settings.resolved_state_dir
+        self._build_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._failures = 0
+        self._polled = False  # the first poll is logged as "start", at INFO
+        self.server: FeedServer | None = None
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(1)}, timezone=UTC
+        )
+
+    # -- building ---------------------------------------------------------
+
+    def build(self, *, settle_seconds: float, reason: str) -> BuildResult:
+        """Run one build under the daemon's lock and log what it did."""
+        from .pipeline import build  # the pipeline imports the heavy parsing stack
+
+        with self._build_lock:
+            if self._stopping.is_set():
+                raise _Stopping
+            settings = self.settings
+            result = build(settings, settle_seconds=settle_seconds)
+        if self._failures:
+            log.info("build recovered after %d failed attempt(s)", self._failures)
+            self._failures = 0
+        if reason != "trigger" and result.duration_s > settings.interval:
+            log.warning(
+                "the build took %.1f s, longer than the %g s interval: polls were skipped",
+                result.duration_s,
+                settings.interval,
+            )
+        level = logging.INFO if result.changed or reason != "poll" else logging.DEBUG
+        data = result.to_json()
+        # JSON log lines carry the whole result as fields (``build``, ``cause``).
+        log.log(level, "%s (%s)", summary(data), reason, extra={"build": data, "cause": reason})
+        return result
+
+    def poll(self) -> None:
+        """The scheduled job: build, and turn every failure into one log line."""
+        try:
+            reason = "poll" if self._polled else "start"
+            self._polled = True
+            self.build(settle_seconds=self.settings.settle_seconds, reason=reason)
+        except _Stopping:
+            pass
+        except FeederError as e:
+            self._failed(str(e))
+        except Exception as e:  # the daemon must outlive any bug in one build
+            self._failed(f"{type(e).__name__}: {e}")
+            log.debug("traceback of the failed build", exc_info=True)
+
+    def _failed(self, message: str) -> None:
+        self._failures += 1
+        log.error("build failed: %s; retrying in %g s", message, self.settings.interval)
+
+    def handle(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Answer one control request (called in a thread of the control server)."""
+        cmd = req.get("cmd")
+        if cmd == "ping":
+            return {"ok": True, "pid": os.getpid(), "url": self.server.url if self.server else None}
+        if cmd != "rebuild":
+            return {"ok": False, "error": f"unknown command {cmd!r}"}
+        # A trigger means "the seeds are complete now": do not wait for them to settle.
+        try:
+            result = self.build(settle_seconds=0.0, reason="trigger")
+        except _Stopping:
+            return {"ok": False, "error": "the daemon is stopping"}
+        except FeederError as e:
+            log.error("triggered build failed: %s", e)
+            return {"ok": False, "error": str(e)}
+        except Exception as e:
+            log.error("triggered build failed: %s: %s", type(e).__name__, e)
+            log.debug("traceback of the failed build", exc_info=True)
+            return {"ok": False, "error": f"{type(e).__name__}: {e}"}
+        return {"ok": True, "result": result.to_json()}
+
+    # -- serving and scheduling --------------------------------------------
+
+    def start_server(self) -> None:
+        """Serve the output directory if ``serve`` is set (raises ``ServeError``)."""
+        if self.settings.serve is None:
+            return
+        directory = self.settings.output.parent
+        with contextlib.suppress(OSError):
+            directory.mkdir(parents=True, exist_ok=True)
+        server = FeedServer(directory, self.settings.serve)
+        server.start()
+        self.server = server
+        log.info("serving %s%s", server.url, self.settings.output.name)
+
+    def schedule(self) -> None:
+        """Start polling at once and then every ``interval`` seconds."""
+        self.scheduler.add_job(
+            self.poll,
+            "interval",
+            id=JOB_ID,
+            seconds=self.settings.interval,
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        self.scheduler.start()
+
+    def reload(self) -> None:
+        """SIGHUP: read the configuration again, apply it, rebuild now."""
+        old = self.settings
+        try:
+            new = self._load()
+        except FeederError as e:
+            log.error("reload failed, keeping the current configuration: %s", e)
+            return
+        if new.resolved_state_dir != self.state_dir:
+            log.warning("a new state directory takes effect on restart; keeping %s", self.state_dir)
+            new = replace(new, state_dir=self.state_dir)
+        if (new.log_level, new.log_json) != (old.log_level, old.log_json):
+            configure_logging(new.log_level, new.log_json)
+        with self._build_lock:
+            self.settings = new
+        if (new.serve, new.output.parent) != (old.serve, old.output.parent):
+            if self.server is not None:
+                self.server.stop()
+                self.server = None
+            try:
+                self.start_server()
+            except FeederError as e:
+                log.error("not serving after the reload: %s", e)
+        self.scheduler.reschedule_job(JOB_ID, trigger="interval", seconds=new.interval)
+        self.scheduler.modify_job(JOB_ID, next_run_time=datetime.now(UTC))
+        log.info("configuration reloaded; rebuilding now")
+
+    def stop(self) -> bool:
+        """Stop everything within about :data:`STOP_GRACE_S`; True when no build is left."""
+        self._stopping.set()
+        deadline = time.monotonic() + STOP_GRACE_S
+        with contextlib.suppress(Exception):
+            self.scheduler.shutdown(wait=False)
+        if self.server is not None:
+            self.server.request_stop()  # finishes its responses while we wait for the build
+        idle = self._build_lock.acquire(timeout=STOP_GRACE_S)
+        if self.server is not None:
+            self.server.stop(timeout=max(0.2, deadline - time.monotonic()))
+        return idle
+
+
+def run(*, load: Callable[[], Settings]) -> int:
+    """Run the daemon until SIGTERM/SIGINT; return the process exit code.
+
+    ``load`` returns fresh settings (configuration file plus command-line
+    overrides); it is called at start and again on every SIGHUP.
+    """
+    try:
+        settings = load()
+    except FeederError as e:
+        log.error("%s", e)
+        return 1
+    pid_lock = PidLock(settings.resolved_state_dir)
+    try:
+        pid_lock.acquire()
+    except AlreadyRunning as e:
+        log.error("%s; use `feeder trigger` to make it rebuild", e)
+        return 1
+    except OSError as e:
+        log.error("cannot create %s: %s", pid_lock.path, e.strerror or e)
+        return 1
+    daemon = Daemon(load, settings)
+    control = ControlServer(daemon.state_dir, daemon.handle)
+    idle = True
+    with SignalInbox(_SIGNALS) as inbox:
+        try:
+            daemon.start_server()
+            control.start()
+        except (FeederError, OSError) as e:
+            log.error("cannot start: %s", e)
+            control.stop()
+            if daemon.server is not None:
+                daemon.server.stop()
+            pid_lock.release()
+            return 1
+        daemon.schedule()
+        log.info(
+            "daemon started (pid %d): polling %s every %g s; state in %s",
+            os.getpid(),
+            settings.seeds,
+            settings.interval,
+            daemon.state_dir,
+        )
+        sd_notify("READY=1")
+        try:
+            stop_signal = 0
+            while not stop_signal:
+                for signum in inbox.wait(1.0):
+                    if signum != signal.SIGHUP:
+                        stop_signal = signum
+                        break
+                    sd_notify("RELOADING=1")
+                    try:
+                        daemon.reload()
+                    except Exception as e:  # a reload must never take the daemon down
+                        log.error("reload failed: %s: %s", type(e).__name__, e)
+                        log.debug("traceback of the failed reload", exc_info=True)
+                    sd_notify("READY=1")
+            log.info("stopping on %s", signal.Signals(stop_signal).name)
+        finally:
+            sd_notify("STOPPING=1")
+            control.stop()
+            idle = daemon.stop()
+            pid_lock.release()
+    if not idle:
+        log.warning("abandoned the build in progress; the published feed is unchanged")
+        logging.shutdown()
+        os._exit(0)  # the build thread cannot be interrupted; its writes are atomic
+    log.info("daemon stopped")
+    return 0

@@ -1,0 +1,142 @@
+"""The static pages published next to the feed: ``index.html`` and ``feed.xsl``.
+
+``index.html`` is what a person (or a browser's feed autodiscovery) finds at
+``/``: the feed's title, a subscribe link and the newest entries. It is a
+plain file, not a server route, so it works the same behind nginx or caddy.
+``feed.xsl`` is the stylesheet the feed names in ``<?xml-stylesheet?>`` so a
+browser opening the feed shows a readable page instead of raw XML.
+
+Every scraped string is untrusted: all text goes through :func:`html.escape`,
+links are limited to ``http``/``https``, and the page forbids scripts with a
+``Content-Security-Policy``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from html import escape
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .config import FeedSettings
+from .fsutil import atomic_write
+from .model import Entry
+
+log = logging.getLogger(__name__)
+
+INDEX_NAME = "index.html"
+XSL_NAME = "feed.xsl"
+#: Entries listed on the page; the feed itself may hold more.
+MAX_LISTED = 100
+_SUMMARY_CHARS = 280
+#: No scripts, no remote content: the page is text and one inline style sheet.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+
+_CSS = """\
+body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}
+header{border-bottom:1px solid #ddd;margin-bottom:1.5rem}
+h1{margin:0 0 .25rem}
+.sub{color:#555;margin:0 0 1rem}
+.subscribe{display:inline-block;margin:0 0 1rem;padding:.3rem .8rem;border-radius:.3rem;
+background:#f26522;color:#fff;text-decoration:none}
+ol{list-style:none;padding:0}
+li{margin:0 0 1.4rem}
+h2{font-size:1.15rem;margin:0}
+.meta{color:#666;font-size:.9rem}
+p.summary{margin:.3rem 0 0}
+"""
+
+
+def _safe_url(url: str) -> str | None:
+    """``url`` if it is an absolute http(s) URL, else ``None`` (no ``javascript:`` links)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url.strip()
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _entry_html(entry: Entry) -> str:
+    meta = entry.meta
+    title = escape(meta.title or meta.link or "(untitled)")
+    link = _safe_url(meta.link)
+    heading = f'<a href="{escape(link)}" rel="noreferrer">{title}</a>' if link else title
+    stamp = meta.published.isoformat()
+    parts = [
+        f"<li>\n<h2>{heading}</h2>",
+        f'<div class="meta">{escape(meta.source)} · '
+        f'<time datetime="{escape(stamp)}">{escape(meta.published.date().isoformat())}</time>'
+        "</div>",
+    ]
+    if entry.rendered.summary:
+        summary = escape(_shorten(entry.rendered.summary, _SUMMARY_CHARS))
+        parts.append(f'<p class="summary">{summary}</p>')
+    parts.append("</li>")
+    return "\n".join(parts)
+
+
+def render_index(*, feed_name: str, feed: FeedSettings, entries: Sequence[Entry]) -> str:
+    """The HTML of ``index.html`` for ``entries`` (newest first), fully escaped."""
+    title = escape(feed.title)
+    href = escape(feed_name)
+    items = "\n".join(_entry_html(e) for e in entries[:MAX_LISTED])
+    if not items:
+        items = "<li>No entries yet.</li>"
+    more = ""
+    if len(entries) > MAX_LISTED:
+        more = f'<p class="meta">{len(entries) - MAX_LISTED} more in the feed.</p>\n'
+    return f"""<!DOCTYPE html>
+<html lang="{escape(feed.language)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
+<meta name="referrer" content="no-referrer">
+<title>{title}</title>
+<link rel="alternate" type="application/atom+xml" title="{title}" href="{href}">
+<style>
+{_CSS}</style>
+</head>
+<body>
+<header>
+<h1>{title}</h1>
+<p class="sub">{escape(feed.subtitle)}</p>
+<a class="subscribe" href="{href}" type="application/atom+xml">Subscribe (Atom feed)</a>
+</header>
+<main>
+<ol>
+{items}
+</ol>
+{more}</main>
+</body>
+</html>
+"""
+
+
+def stylesheet() -> bytes:
+    """The bytes of the packaged ``feed.xsl``."""
+    return (resources.files("feeder") / "data" / XSL_NAME).read_bytes()
+
+
+def write_pages(*, output: Path, feed: FeedSettings, entries: Sequence[Entry]) -> None:
+    """Write ``index.html`` and ``feed.xsl`` next to ``output``, each only if it changed.
+
+    ``entries`` arrive in feed order (newest first). Both files are written
+    atomically, so the server never sends half a page. Raises ``OSError``
+    like :func:`~feeder.fsutil.atomic_write`; the caller decides how fatal it is.
+    """
+    directory = output.parent
+    page = render_index(feed_name=output.name, feed=feed, entries=entries).encode("utf-8")
+    if atomic_write(directory / INDEX_NAME, page):
+        log.debug("wrote %s (%d entries)", directory / INDEX_NAME, min(len(entries), MAX_LISTED))
+    if atomic_write(directory / XSL_NAME, stylesheet()):
+        log.debug("wrote %s", directory / XSL_NAME)

@@ -1,0 +1,221 @@
+"""Serve the output directory over HTTP: the feed, its stylesheet and ``index.html``.
+
+Starlette's :class:`~starlette.staticfiles.StaticFiles` already does what a
+feed reader needs from a static server — ``ETag`` and ``Last-Modified``,
+``304 Not Modified`` for ``If-None-Match``/``If-Modified-Since``, ``HEAD``,
+and refusing any path that resolves outside its directory (``..``, encoded
+dots and slashes, symlinks pointing out) — and uvicorn runs it on asyncio, so
+a slow or idle client costs a socket, not a thread, and never blocks others.
+This module adds the media types of ``.atom``/``.xsl``, gzip, a 404 for hidden
+files (temporary files of atomic writes), and runs uvicorn in a thread of the
+daemon with a socket bound up front, so a busy port is a clear start-up error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import anyio
+import uvicorn
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
+from starlette.types import Scope
+
+from .config import parse_hostport
+from .errors import FeederError
+
+log = logging.getLogger(__name__)
+
+#: Media types that Python's ``mimetypes`` does not know or gets wrong.
+MEDIA_TYPES = {
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".xsl": "text/xsl; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+}
+#: Feed readers poll; they must revalidate every time (a cheap 304) to see news.
+CACHE_CONTROL = "no-cache"
+#: Files up to this size are served from one consistent in-memory read.
+MAX_SNAPSHOT = 32 * 1024 * 1024
+
+
+class ServeError(FeederError):
+    """The HTTP server cannot listen on the configured address."""
+
+
+class FeedFiles(StaticFiles):
+    """Static files of the output directory with feed-friendly headers.
+
+    A file is read through one open descriptor into memory (feeds are small),
+    so a feed replaced by an atomic rename between the ``stat`` and the read
+    can never be sent with the headers of one version and the bytes of another.
+    """
+
+    async def check_config(self) -> None:
+        """Accept a missing directory: it appears with the first build (404 until then)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        """Refuse hidden files (``.feed.atom.tmp…``), then serve a consistent snapshot."""
+        if any(part.startswith(".") for part in Path(path).parts):
+            return PlainTextResponse("Not Found", status_code=404)
+        response = await super().get_response(path, scope)
+        if not isinstance(response, FileResponse) or response.status_code != 200:
+            return response
+        snap = await anyio.to_thread.run_sync(_snapshot, Path(response.path))
+        if snap is None:  # vanished or too big: stream it as Starlette does
+            return self._decorate(response, Path(response.path), scope)
+        data, stat_result = snap
+        fresh = FileResponse(response.path, stat_result=stat_result)
+        if int(stat_result.st_mtime) >= int(time.time()):
+            # Modified this very second: another version may follow within it, with
+            # the same one-second Last-Modified, and a client comparing dates (curl
+            # checks If-Modified-Since itself) would miss it. Only the ETag holds.
+            del fresh.headers["last-modified"]
+        if self.is_not_modified(fresh.headers, Headers(scope=scope)):
+            return self._decorate(NotModifiedResponse(fresh.headers), Path(response.path), scope)
+        headers = {k: v for k, v in fresh.headers.items() if k in ("etag", "last-modified")}
+        headers["content-type"] = fresh.headers["content-type"]
+        return self._decorate(Response(data, headers=headers), Path(response.path), scope)
+
+    @staticmethod
+    def _decorate(response: Response, path: Path, scope: Scope) -> Response:
+        """Set the media type from :data:`MEDIA_TYPES` and ``Cache-Control``.
+
+        A browser asking for the feed (it accepts ``text/html`` but not Atom)
+        gets it as ``application/xml``: Chromium shows ``application/atom+xml``
+        as plain text and would never apply ``feed.xsl``. Feed readers get
+        ``application/atom+xml``; ``Vary: Accept`` keeps caches apart.
+        """
+        suffix = path.suffix.lower()
+        media_type = MEDIA_TYPES.get(suffix)
+        if suffix == ".atom":
+            response.headers["vary"] = "Accept"
+            if _browser(Headers(scope=scope).get("accept", "")):
+                media_type = MEDIA_TYPES[".xml"]
+        if media_type is not None and response.status_code != 304:
+            response.headers["content-type"] = media_type
+        response.headers["cache-control"] = CACHE_CONTROL
+        return response
+
+
+def _browser(accept: str) -> bool:
+    """Whether an ``Accept`` header is a browser's (HTML wanted, Atom not named)."""
+    accept = accept.lower()
+    return "text/html" in accept and "application/atom+xml" not in accept
+
+
+def _snapshot(path: Path) -> tuple[bytes, os.stat_result] | None:
+    """The bytes and ``fstat`` of one version of ``path``, or ``None``."""
+    try:
+        with path.open("rb") as f:
+            stat_result = os.fstat(f.fileno())
+            if stat_result.st_size > MAX_SNAPSHOT:
+                return None
+            return f.read(), stat_result
+    except OSError:
+        return None
+
+
+def make_app(directory: Path) -> Starlette:
+    """The ASGI application serving ``directory`` (``/`` is its ``index.html``)."""
+    files = FeedFiles(directory=directory, html=True, check_dir=False)
+    return Starlette(
+        routes=[Mount("/", app=files)],
+        middleware=[Middleware(GZipMiddleware, minimum_size=512)],
+    )
+
+
+def bind(serve: str) -> socket.socket:
+    """Open a listening TCP socket on ``HOST:PORT`` (port 0 picks a free one)."""
+    host, port = parse_hostport(serve)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise ServeError(f"cannot resolve {serve!r}: {e.strerror}") from e
+    family, socktype, proto, _, address = infos[0]
+    sock = socket.socket(family, socktype, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as e:
+        sock.close()
+        raise ServeError(f"cannot listen on {serve}: {e.strerror or e}") from e
+    sock.set_inheritable(False)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    """The base URL (``http://host:port/``) a bound socket is reachable at."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
+class FeedServer:
+    """uvicorn serving one directory in a background thread."""
+
+    def __init__(self, directory: Path, serve: str) -> None:
+        self.directory = directory
+        self.serve = serve
+        self._sock: socket.socket | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def start(self) -> None:
+        """Bind, start uvicorn, and wait until it accepts connections."""
+        self._sock = bind(self.serve)
+        self.url = url_of(self._sock)
+        debug = logging.getLogger().isEnabledFor(logging.DEBUG)
+        config = uvicorn.Config(
+            make_app(self.directory),
+            log_config=None,
+            access_log=debug,
+            lifespan="off",
+            proxy_headers=True,
+            server_header=False,
+            timeout_keep_alive=15,
+            timeout_graceful_shutdown=2,
+            limit_concurrency=200,
+            h11_max_incomplete_event_size=16 * 1024,
+        )
+        server = uvicorn.Server(config)
+        self._server = server
+        sock = self._sock
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="feeder-http", daemon=True
+        )
+        self._thread.start()
+        ready = threading.Event()
+        while not server.started and self._thread.is_alive():
+            ready.wait(0.01)
+        if not server.started:
+            raise ServeError(f"the HTTP server on {self.serve} did not start")
+
+    def request_stop(self) -> None:
+        """Ask uvicorn to stop accepting and finish open responses (returns at once)."""
+        if self._server is not None:
+            self._server.should_exit = True
+
+    def stop(self, timeout: float = 2.5) -> None:
+        """Ask uvicorn to finish open responses and stop; force it after ``timeout``."""
+        if self._server is None or self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(1.0)
+        if self._sock is not None:
+            self._sock.close()
+        self._server = self._thread = self._sock = None
