@@ -1,0 +1,68 @@
+"""``feeder check``: every seed through parse, normalize and render, nothing written.
+
+It reports, per file, why a seed would be skipped and which fallbacks it
+needed, so a crawler's output can be fixed at the source. ``--explain``
+shows what content cleaning removes from one seed and by which rule.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import Settings
+from .errors import FeederError, SeedError
+from .model import SeedFile
+from .normalize import entry_meta, render
+from .pipeline import SeedDirError, _cleaner, read_document
+from .scan import scan
+
+
+def check_seeds(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """Problems per seed (relative path → one-line messages); empty when all is well."""
+    try:
+        found = scan(settings.seeds)
+    except OSError as e:
+        raise SeedDirError(f"{settings.seeds}: seed directory unusable: {e.strerror or e}") from e
+    cleaner, _ = _cleaner(settings)
+    problems: dict[str, tuple[str, ...]] = {rel: (reason,) for rel, reason in found.refused}
+    for seed in found.seeds:
+        try:
+            doc = read_document(seed)
+            meta = entry_meta(doc, settings=settings, mtime=seed.mtime_ns / 1e9)
+            render(doc, meta, settings=settings, clean=cleaner)
+        except SeedError as e:
+            problems[seed.rel] = (f"skipped: {e.reason}",)
+            continue
+        if meta.warnings:
+            problems[seed.rel] = meta.warnings
+    return dict(sorted(problems.items()))
+
+
+def explain_seed(path: Path, *, settings: Settings) -> str:
+    """A readable report of what cleaning does to the seed at ``path``."""
+    from .clean import clean_html, explain
+    from .render import render_markdown
+    from .sites import load_rules
+
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise FeederError(f"{path}: cannot read: {e.strerror or e}") from e
+    seed = SeedFile(path.name, path, st.st_size, st.st_mtime_ns)
+    doc = read_document(seed)
+    meta = entry_meta(doc, settings=settings, mtime=st.st_mtime)
+    rules = load_rules(settings.sites_dir)
+    cleaned = clean_html(
+        render_markdown(doc.body),
+        url=meta.link,
+        title=meta.title,
+        source=meta.source,
+        rules=rules,
+    )
+    head = [
+        f"{path}",
+        f"  title:  {meta.title}",
+        f"  url:    {meta.link or '(none)'}",
+        f"  rules:  {', '.join(r.name for r in rules.for_url(meta.link)) or '(generic only)'}",
+    ]
+    return "\n".join(head) + "\n" + explain(cleaned)

@@ -1,0 +1,94 @@
+"""Front-matter date values → timezone-aware datetimes.
+
+Accepted: ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``YYYY年MM月DD日``, ISO 8601
+date-times with or without offset or ``Z`` and with any number of
+fractional digits, RFC 822 (``Tue, 10 Jun 2003 04:00:00 GMT``), Unix
+timestamps, and YAML's own date objects. A naive value is read in the
+timezone given by the caller (per host). A date-only value is midnight of
+that calendar day, so it stays on that day in the feed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, tzinfo
+from email.utils import parsedate_to_datetime
+
+_ISO = re.compile(
+    r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
+    r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r"[ ]?(Z|[+-]\d{2}(?::?\d{2})?)?$",
+    re.IGNORECASE,
+)
+_CJK = re.compile(
+    r"^(\d{4})年(\d{1,2})月(\d{1,2})日(?:\s*(\d{1,2})[:时](\d{2})(?:[:分](\d{2}))?秒?)?$"
+)
+_EPOCH = re.compile(r"^\d{9,10}(?:\.\d+)?$")
+
+#: Years outside this range are not taken as real publication dates.
+MIN_YEAR, MAX_YEAR = 1970, 2200
+
+
+class DateError(ValueError):
+    """The value is not a date feeder understands."""
+
+
+def _offset(text: str) -> tzinfo:
+    from datetime import timedelta, timezone
+
+    if text.upper() == "Z":
+        return UTC
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    if hours > 23 or minutes > 59:
+        raise DateError(f"bad UTC offset {text!r}")
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def parse_date(value: object, *, tz: tzinfo) -> tuple[datetime, bool]:
+    """Parse ``value``; return (aware datetime, whether it was date-only).
+
+    Raises :class:`DateError` with a short reason for anything else.
+    """
+    if isinstance(value, datetime):
+        dt = value if value.tzinfo else value.replace(tzinfo=tz)
+        return _checked(dt), False
+    if isinstance(value, date):
+        return _checked(datetime.combine(value, time(), tzinfo=tz)), True
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise DateError(f"not a date: {type(value).__name__}")
+    text = " ".join(value.split())
+    if not text:
+        raise DateError("empty date")
+    try:
+        m = _ISO.match(text) or _CJK.match(text)
+        if m:
+            y, mo, d, hh, mi, ss = (int(g) if g else 0 for g in m.groups()[:6])
+            frac = m.group(7) if m.re is _ISO else None
+            micro = int((frac + "000000")[:6]) if frac else 0
+            zone = _offset(m.group(8)) if m.re is _ISO and m.group(8) else tz
+            dt = datetime(y, mo, d, hh, mi, ss, micro, tzinfo=zone)
+            return _checked(dt), m.group(4) is None
+        if _EPOCH.match(text):
+            return _checked(datetime.fromtimestamp(float(text), tz=UTC)), False
+        if "," in text or re.search(r"[A-Za-z]{3}", text):
+            dt = parsedate_to_datetime(text)
+            if dt is not None:
+                return _checked(dt if dt.tzinfo else dt.replace(tzinfo=tz)), False
+    except (ValueError, TypeError, OverflowError, IndexError) as e:
+        raise DateError(f"impossible date {text[:40]!r}: {e}") from e
+    raise DateError(f"not a date: {text[:40]!r}")
+
+
+def _checked(dt: datetime) -> datetime:
+    if not MIN_YEAR <= dt.year <= MAX_YEAR:
+        raise DateError(f"year {dt.year} out of range")
+    return dt
+
+
+def rfc3339(dt: datetime) -> str:
+    """RFC 3339 with an explicit offset, as feedgen writes it (``isoformat``)."""
+    return dt.isoformat()

@@ -1,0 +1,55 @@
+"""One exception tree, rooted at :class:`FeederError`.
+
+Every error carries the context a user needs to act on it (the file, the
+setting) and is chained with ``from`` to its cause, so a log line is enough
+to find the problem without a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class FeederError(Exception):
+    """Base class of every error feeder raises on purpose."""
+
+
+class ConfigError(FeederError):
+    """The configuration (file, option or site rule) is invalid."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None) -> None:
+        self.path = str(path) if path is not None else None
+        super().__init__(f"{path}: {message}" if path is not None else message)
+
+
+class SeedError(FeederError):
+    """One seed article cannot become an entry; the rest of the feed goes on.
+
+    ``rel`` is the seed's path relative to the seed directory and ``reason``
+    a one-line, human-readable explanation.
+    """
+
+    def __init__(self, rel: str, reason: str, *, transient: bool = False) -> None:
+        self.rel = rel
+        self.reason = " ".join(reason.split())
+        #: A transient error (file vanished, still being written) is retried
+        #: at the next poll instead of being recorded as a bad version.
+        self.transient = transient
+        super().__init__(f"{rel}: {self.reason}")
+
+
+class OutputError(FeederError):
+    """The feed could not be written; the previously published file is untouched."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class StateError(FeederError):
+    """The state store is unusable (it is then rebuilt from scratch)."""
+
+
+class LockTimeout(FeederError):
+    """Another feeder process holds the build lock for too long."""

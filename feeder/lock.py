@@ -1,0 +1,40 @@
+"""The inter-process build lock.
+
+``feeder build`` run by hand, the daemon's polls and ``feeder trigger`` all
+build through :func:`build_lock`, so two builds never interleave their
+writes. The lock is an ``fcntl`` lock held by an open file: the kernel
+releases it when its process dies, so a lock left by a killed process is
+taken over at once, never stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from .errors import LockTimeout, StateError
+
+LOCK_NAME = "build.lock"
+
+
+@contextmanager
+def build_lock(state_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
+    """Hold the build lock of ``state_dir`` for the duration of the block."""
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StateError(f"{state_dir}: cannot create the state directory: {e.strerror}") from e
+    lock = FileLock(str(state_dir / LOCK_NAME), timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout as e:
+        raise LockTimeout(
+            f"{state_dir / LOCK_NAME}: another feeder build held the lock for {timeout:.0f} s"
+        ) from e
+    try:
+        yield
+    finally:
+        lock.release()

@@ -1,0 +1,105 @@
+"""The frozen records that flow one way through the pipeline.
+
+scan → :class:`SeedFile`; parse → :class:`Document`; normalize →
+:class:`EntryMeta` (cheap, for every seed) and :class:`Rendered` (expensive,
+only for entries that reach the feed); build → :class:`BuildResult`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SeedFile:
+    """One candidate seed found by the scan."""
+
+    rel: str  #: path relative to the seed directory, with ``/`` separators
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Document:
+    """A seed split into front matter and Markdown body."""
+
+    rel: str
+    meta: Mapping[str, object]
+    body: str
+    digest: str  #: sha256 of the file's bytes: the identity of this version
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EntryMeta:
+    """Everything about an entry except its rendered content."""
+
+    rel: str
+    digest: str
+    id: str  #: ``urn:uuid:`` derived from the canonical url
+    canonical_url: str
+    link: str  #: the original url, as an IRI
+    title: str
+    source: str
+    source_id: str
+    source_link: str  #: the origin (scheme://host/) of the url
+    published: datetime
+    updated: datetime
+    tags: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The expensive part of an entry: clean, sanitized HTML and a text summary."""
+
+    content: str
+    summary: str
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Entry:
+    meta: EntryMeta
+    rendered: Rendered
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A seed that did not become an entry, and why (one line)."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What one build did; ``--json`` prints it."""
+
+    output: Path
+    seeds: int
+    entries: int
+    changed: bool
+    skipped: tuple[Skipped, ...] = ()
+    duration_s: float = 0.0
+    #: seeds parsed in this build (0 when nothing changed)
+    parsed: int = 0
+    #: entries rendered in this build (cached ones are not counted)
+    rendered: int = 0
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "output": str(self.output),
+            "seeds": self.seeds,
+            "entries": self.entries,
+            "changed": self.changed,
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "duration_s": round(self.duration_s, 4),
+            "parsed": self.parsed,
+            "rendered": self.rendered,
+        }

@@ -1,0 +1,196 @@
+"""Seed file → :class:`Document`: decode the bytes, split and read the front matter.
+
+Crawlers write the front matter by hand-rolled string formatting, so values
+are rarely quoted even when YAML would need it (``source: SANS Internet
+Storm Center, InfoCON: green``). Real YAML is used where it parses; where it
+does not (or gives a non-string for a text field, ``title: yes``), a
+line-wise ``key: value`` reading is used instead. YAML is read with the safe
+loader, without aliases (no alias bombs) and under a size bound: seed
+content is untrusted.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from .errors import SeedError
+from .model import Document
+
+log = logging.getLogger(__name__)
+
+#: Front matter beyond this many characters is read line-wise only (linear time).
+MAX_YAML_CHARS = 64 * 1024
+#: A file whose first KiBs are more than this share of control bytes is binary.
+BINARY_CONTROL_SHARE = 0.10
+
+_FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
+_LINE_KEY = re.compile(r"^([A-Za-z_][\w\-. ]{0,63}?)[ \t]*:(?:[ \t]+(.*)|)$")
+_LIST_ITEM = re.compile(r"^[ \t]+-[ \t]+(.*)$|^-[ \t]+(.*)$")
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f]")
+
+try:  # the C loader is ~10x faster; fall back to the pure-Python one
+    _BaseLoader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _BaseLoader = yaml.SafeLoader
+
+
+class _NoAliasLoader(_BaseLoader):  # type: ignore[misc]
+    """Safe loader that refuses anchors and aliases (bounded memory and time)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("aliases are not allowed in front matter")
+        return super().compose_node(parent, index)
+
+
+def decode(data: bytes, rel: str) -> tuple[str, str | None]:
+    """Bytes → text and an optional warning about the encoding.
+
+    UTF-8 (with or without BOM) and UTF-16 with a BOM are taken as such;
+    anything else is detected (GBK/GB18030 is common for Chinese crawlers).
+    A file that is mostly UTF-8 with a few broken bytes keeps its text, the
+    broken bytes replaced. Binary files raise :class:`SeedError`.
+    """
+    if not data.strip():
+        raise SeedError(rel, "empty file")
+    for bom, codec in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            try:
+                return data.decode(codec), None
+            except UnicodeDecodeError:
+                break
+    head = data[:8192]
+    if len(_CONTROL.findall(head)) > BINARY_CONTROL_SHARE * len(head):
+        raise SeedError(rel, "binary file (not text)")
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as e:
+        utf8_error = e
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    if bad <= max(2, len(text) // 200):
+        return text, f"invalid UTF-8 bytes replaced ({bad}, first at byte {utf8_error.start})"
+    from charset_normalizer import from_bytes  # imported lazily: costly at start-up
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise SeedError(rel, "undecodable bytes: not UTF-8 and no known encoding fits")
+    return str(best), f"decoded as {best.encoding}"
+
+
+def split_front_matter(text: str) -> tuple[str | None, str, str | None]:
+    """Text → (front matter or None, body, warning)."""
+    lines = text.split("\n")
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    if start >= len(lines) or lines[start].rstrip() != "---":
+        return None, text, None
+    for i in range(start + 1, len(lines)):
+        if _FENCE.match(lines[i]):
+            return "\n".join(lines[start + 1 : i]), "\n".join(lines[i + 1 :]), None
+    # Unterminated: the leading key: value lines are the front matter.
+    end = start + 1
+    while end < len(lines) and (_LINE_KEY.match(lines[end]) or _LIST_ITEM.match(lines[end])):
+        end += 1
+    return (
+        "\n".join(lines[start + 1 : end]),
+        "\n".join(lines[end:]),
+        "unterminated front matter (no closing ---)",
+    )
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        inner = value[1:-1]
+        return inner.replace("''", "'") if value[0] == "'" else inner.replace('\\"', '"')
+    return value
+
+
+def read_lines(front: str) -> dict[str, Any]:
+    """The forgiving reading: ``key: value`` per line, ``- item`` lines as lists."""
+    out: dict[str, Any] = {}
+    last: str | None = None
+    for line in front.split("\n"):
+        m = _LINE_KEY.match(line)
+        if m:
+            last = m.group(1).strip()
+            value = _unquote(m.group(2) or "")
+            out.setdefault(last, value)
+            continue
+        item = _LIST_ITEM.match(line)
+        if item and last is not None:
+            current = out.get(last)
+            if current in ("", None):
+                current = []
+            if isinstance(current, list):
+                current.append(_unquote(item.group(1) or item.group(2) or ""))
+                out[last] = current
+    return out
+
+
+def read_yaml(front: str) -> Mapping[str, Any] | None:
+    """Strict YAML, or None where it does not parse into a mapping."""
+    if len(front) > MAX_YAML_CHARS:
+        return None
+    try:
+        data = yaml.load(front, Loader=_NoAliasLoader)
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_front_matter(front: str) -> tuple[dict[str, Any], list[str]]:
+    """Merge the YAML and line-wise readings into one mapping of raw values.
+
+    Keys are folded (``Page-Title`` → ``page_title``). The line-wise reading
+    fills in what YAML could not read and supplies the literal text of
+    scalars YAML typed (numbers, booleans, dates), so ``title: 2024`` stays
+    ``"2024"`` and a date keeps its original spelling.
+    """
+    warnings: list[str] = []
+    lines = read_lines(front)
+    data = read_yaml(front)
+    merged: dict[str, Any] = {}
+    if data is None:
+        if front.strip():
+            log.debug("front matter is not strict YAML; read line by line")
+        source: Mapping[str, Any] = lines
+    else:
+        source = data
+    for key, value in source.items():
+        folded = str(key).strip().lower().replace("-", "_").replace(" ", "_")
+        if data is not None and not isinstance(value, str | list | dict | type(None)):
+            value = lines.get(str(key), value)
+        merged.setdefault(folded, value)
+    return merged, warnings
+
+
+def parse_bytes(data: bytes, rel: str) -> Document:
+    """Turn the bytes of one seed into a :class:`Document` (or raise SeedError)."""
+    digest = hashlib.sha256(data).hexdigest()
+    text, warning = decode(data, rel)
+    warnings = [warning] if warning else []
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    front, body, split_warning = split_front_matter(text)
+    if split_warning:
+        warnings.append(split_warning)
+    meta: dict[str, Any] = {}
+    if front is None:
+        warnings.append("no front matter")
+    else:
+        meta, fm_warnings = read_front_matter(front)
+        warnings.extend(fm_warnings)
+    return Document(rel=rel, meta=meta, body=body, digest=digest, warnings=tuple(warnings))

@@ -1,0 +1,228 @@
+"""The state kept between builds: one SQLite database in the state directory.
+
+It remembers, per seed, the stat signature of the version last read and what
+came of it (the entry's metadata, or the reason it was skipped), and caches
+the rendered content of published entries. A build compares a fresh stat
+walk with it, so an unchanged tree parses and writes nothing, and a changed
+seed is the only one read. SQLite's journal keeps it consistent through a
+kill at any moment; a missing or corrupt database is rebuilt from scratch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .errors import StateError
+from .model import EntryMeta, Rendered
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "state.sqlite3"
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seeds (
+    rel TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    id TEXT,
+    published REAL,
+    updated REAL,
+    meta TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS seeds_order ON seeds (published DESC, updated DESC, id DESC);
+CREATE TABLE IF NOT EXISTS rendered (
+    key TEXT PRIMARY KEY,
+    content TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    truncated INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    rel: str
+    size: int
+    mtime_ns: int
+
+
+def meta_to_json(meta: EntryMeta) -> str:
+    data = asdict(meta)
+    data["published"] = meta.published.isoformat()
+    data["updated"] = meta.updated.isoformat()
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def meta_from_json(text: str) -> EntryMeta:
+    data = json.loads(text)
+    data["published"] = datetime.fromisoformat(data["published"])
+    data["updated"] = datetime.fromisoformat(data["updated"])
+    data["tags"] = tuple(data["tags"])
+    data["warnings"] = tuple(data["warnings"])
+    return EntryMeta(**data)
+
+
+class State:
+    """An open state database; use :meth:`open` as a context manager."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, state_dir: Path) -> State:
+        """Open (or create) the state of ``state_dir``; a corrupt one is replaced."""
+        path = state_dir / DB_NAME
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StateError(f"{state_dir}: cannot create the state directory: {e.strerror}") from e
+        try:
+            return cls._connect(path)
+        except sqlite3.DatabaseError as e:
+            log.warning("%s: state unusable (%s); rebuilding it from scratch", path, e)
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+            try:
+                return cls._connect(path)
+            except sqlite3.DatabaseError as e2:
+                raise StateError(f"{path}: cannot create the state: {e2}") from e2
+
+    @classmethod
+    def _connect(cls, path: Path) -> State:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        try:
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            row = conn.execute("SELECT value FROM info WHERE key='schema'").fetchone()
+            if row is None:
+                conn.execute("INSERT OR REPLACE INTO info VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            elif row[0] != SCHEMA_VERSION:
+                conn.close()
+                raise sqlite3.DatabaseError(f"schema {row[0]}, expected {SCHEMA_VERSION}")
+            conn.execute("SELECT count(*) FROM seeds").fetchone()
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- info ---------------------------------------------------------------
+    def get(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM info WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def put(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO info VALUES (?, ?)", (key, value))
+
+    def reset(self) -> None:
+        """Forget every seed and cached rendering (settings changed)."""
+        self.conn.execute("DELETE FROM seeds")
+        self.conn.execute("DELETE FROM rendered")
+
+    # -- seeds --------------------------------------------------------------
+    def signatures(self) -> dict[str, tuple[int, int]]:
+        return {
+            rel: (size, mtime)
+            for rel, size, mtime in self.conn.execute("SELECT rel, size, mtime_ns FROM seeds")
+        }
+
+    def record(self, row: SeedRow, *, meta: EntryMeta | None, error: str | None) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO seeds VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.rel,
+                row.size,
+                row.mtime_ns,
+                meta.id if meta else None,
+                meta.published.timestamp() if meta else None,
+                meta.updated.timestamp() if meta else None,
+                meta_to_json(meta) if meta else None,
+                error,
+            ),
+        )
+
+    def forget(self, rels: Iterable[str]) -> None:
+        self.conn.executemany("DELETE FROM seeds WHERE rel=?", ((r,) for r in rels))
+
+    def errors(self) -> list[tuple[str, str]]:
+        return [
+            (str(r), str(e))
+            for r, e in self.conn.execute(
+                "SELECT rel, error FROM seeds WHERE error IS NOT NULL ORDER BY rel"
+            )
+        ]
+
+    def published(self, limit: int) -> list[EntryMeta]:
+        """The entries of the feed: one per id (the newest fetch), newest first."""
+        sql = """
+            SELECT meta FROM (
+                SELECT meta, id, published, updated, row_number() OVER (
+                    PARTITION BY id ORDER BY updated DESC, rel DESC) AS rn
+                FROM seeds WHERE meta IS NOT NULL)
+            WHERE rn = 1 ORDER BY published DESC, updated DESC, id DESC
+        """
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [meta_from_json(m) for (m,) in self.conn.execute(sql)]
+
+    def duplicates(self) -> list[tuple[str, str]]:
+        """(rel, rel of the winner) of every seed hidden by a newer fetch of its article."""
+        sql = """
+            SELECT rel, first_value(rel) OVER w, row_number() OVER w AS rn
+            FROM seeds WHERE meta IS NOT NULL
+            WINDOW w AS (PARTITION BY id ORDER BY updated DESC, rel DESC)
+        """
+        return [(str(r), str(w)) for r, w, rn in self.conn.execute(sql) if rn > 1]
+
+    def count_entries(self) -> int:
+        row = self.conn.execute(
+            "SELECT count(DISTINCT id) FROM seeds WHERE meta IS NOT NULL"
+        ).fetchone()
+        return int(row[0])
+
+    # -- rendered cache -----------------------------------------------------
+    def rendered(self, key: str) -> Rendered | None:
+        row = self.conn.execute(
+            "SELECT content, summary, truncated FROM rendered WHERE key=?", (key,)
+        ).fetchone()
+        return None if row is None else Rendered(row[0], row[1], bool(row[2]))
+
+    def store_rendered(self, key: str, value: Rendered) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO rendered VALUES (?, ?, ?, ?)",
+            (key, value.content, value.summary, int(value.truncated)),
+        )
+
+    def keep_rendered(self, keys: Iterable[str]) -> None:
+        """Drop cached renderings of entries no longer published."""
+        keep = set(keys)
+        stale = [k for (k,) in self.conn.execute("SELECT key FROM rendered") if k not in keep]
+        self.conn.executemany("DELETE FROM rendered WHERE key=?", ((k,) for k in stale))
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
