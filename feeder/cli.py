@@ -121,12 +121,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["serve"] = args.serve
     if getattr(args, "log_json", False):
         overrides["log_json"] = True
-    settings = load_settings(args.config, overrides=overrides)
-    if overrides.get("serve") == "":
-        from dataclasses import replace
-
-        settings = replace(settings, serve=None)
-    return settings
+    return load_settings(args.config, overrides=overrides)
 
 
 class _NoSkipLines(logging.Filter):

@@ -202,7 +202,11 @@ def load_settings(
         kwargs.update(_from_table(data, path.resolve()))
         kwargs["config_path"] = path.resolve()
     for key, value in (overrides or {}).items():
-        if value is not None:
+        if value is None:
+            continue
+        if key == "serve":
+            kwargs[key] = value or None  # "" is --no-serve
+        else:
             kwargs[key] = Path(value).resolve() if key in _PATH_KEYS else value
     settings = Settings(**kwargs)
     return validate(settings)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -90,7 +91,10 @@ def _parse_all(seeds: list[SeedFile], settings: Settings) -> Iterator[_Parsed]:
         for seed in seeds:
             yield _parse_one(seed, settings)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # forkserver: the daemon is multi-threaded, and fork() from a threaded
+    # process can inherit a lock held by another thread.
+    ctx = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         yield from pool.map(_parse_one, seeds, [settings] * len(seeds), chunksize=64)
 
 
