@@ -9,6 +9,7 @@ defaults are resolved against the current directory.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -18,6 +19,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 #: The configuration file used when ``--config`` is not given and it exists.
 DEFAULT_CONFIG = Path("config/feeder.toml")
@@ -234,9 +237,11 @@ def validate(settings: Settings) -> Settings:
         out_dir = settings.output.resolve().parent
         state = settings.state_dir.resolve()
         if state == out_dir or out_dir in state.parents:
-            raise ConfigError(
-                f"state_dir {state} must not be inside the served output directory {out_dir}",
-                path=where,
+            log.warning(
+                "state_dir %s is inside the output directory %s: the server would publish it; "
+                "move it elsewhere",
+                state,
+                out_dir,
             )
     return replace(settings, log_level=settings.log_level.upper())
 

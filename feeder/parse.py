@@ -33,6 +33,7 @@ BINARY_CONTROL_SHARE = 0.10
 _FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
 _LINE_KEY = re.compile(r"^([A-Za-z_][\w\-. ]{0,63}?)[ \t]*:(?:[ \t]+(.*)|)$")
 _LIST_ITEM = re.compile(r"^[ \t]+-[ \t]+(.*)$|^-[ \t]+(.*)$")
+_ANCHOR_OR_ALIAS = re.compile(r"(?:^|[:\[{,-])[ \t]*[&*][^\s\[\]{},]", re.MULTILINE)
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f]")
 
 try:  # the C loader is ~10x faster; fall back to the pure-Python one
@@ -114,6 +115,12 @@ def split_front_matter(text: str) -> tuple[str | None, str, str | None]:
 def _unquote(value: str) -> str:
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        try:  # a quoted scalar alone is safe to read as YAML (escapes included)
+            scalar = yaml.load(value, Loader=_NoAliasLoader)
+            if isinstance(scalar, str):
+                return scalar
+        except yaml.YAMLError:
+            pass
         inner = value[1:-1]
         return inner.replace("''", "'") if value[0] == "'" else inner.replace('\\"', '"')
     return value
@@ -142,8 +149,13 @@ def read_lines(front: str) -> dict[str, Any]:
 
 
 def read_yaml(front: str) -> Mapping[str, Any] | None:
-    """Strict YAML, or None where it does not parse into a mapping."""
-    if len(front) > MAX_YAML_CHARS:
+    """Strict YAML, or None where it does not parse into a mapping.
+
+    Text that may hold anchors or aliases is not given to YAML at all (the C
+    loader composes aliases before any hook could refuse them): an alias
+    bomb then costs a line-wise reading, linear in its size.
+    """
+    if len(front) > MAX_YAML_CHARS or _ANCHOR_OR_ALIAS.search(front):
         return None
     try:
         data = yaml.load(front, Loader=_NoAliasLoader)

@@ -1,0 +1,84 @@
+"""Shared test helpers: the real CLI as a subprocess, Atom validation, the shared corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+SCHEMA = SHARED / "schemas" / "atom.rnc"
+
+
+def run_feeder(
+    *args: str, cwd: Path | None = None, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m feeder ARGS`` and return the finished process."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "feeder", *args],
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=300,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"feeder {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
+    return proc
+
+
+def build_json(seeds: Path, out: Path, state: Path, *extra: str) -> dict[str, Any]:
+    proc = run_feeder(
+        "build",
+        "--seeds",
+        str(seeds),
+        "--output",
+        str(out),
+        "--state-dir",
+        str(state),
+        "--json",
+        *extra,
+    )
+    report: dict[str, Any] = json.loads(proc.stdout)
+    return report
+
+
+def write_seed(directory: Path, name: str, front: str, body: str = "Body text.\n") -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"---\n{front.strip()}\n---\n\n{body}", encoding="utf-8")
+    return path
+
+
+def require_shared() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"../shared corpus not available at {CORPUS} (a user's clone has none)")
+    return CORPUS
+
+
+def assert_valid_atom(path: Path) -> None:
+    """Validate against RFC 4287's RELAX NG schema with jing (skip where unavailable)."""
+    if not SCHEMA.is_file():
+        pytest.skip(f"RFC 4287 schema not available at {SCHEMA}")
+    jing = shutil.which("jing")
+    if jing is None:
+        pytest.skip("jing is not installed (Debian package jing; .ci/run installs it)")
+    proc = subprocess.run([jing, "-c", str(SCHEMA), str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.fixture
+def tmp_feed(tmp_path: Path) -> dict[str, Path]:
+    """seeds/, out/feed.atom and state/ under a fresh temporary directory."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    return {"seeds": seeds, "out": tmp_path / "out" / "feed.atom", "state": tmp_path / "state"}

@@ -1,0 +1,198 @@
+"""The CLI contract of ``feeder build`` and ``feeder check``, run as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import feedparser
+from conftest import REPO, assert_valid_atom, build_json, run_feeder, write_seed
+
+FRONT = "title: {t}\nurl: {u}\nsource: Example\ndate: {d}\nfetch_date: {f}"
+
+
+def seed(
+    d: Path,
+    name: str,
+    t: str,
+    u: str,
+    day: str = "2024-05-01",
+    fetched: str = "2024-05-02T10:00:00",
+    body: str = "Some article text.\n",
+) -> Path:
+    return write_seed(d, name, FRONT.format(t=t, u=u, d=day, f=fetched), body)
+
+
+def test_json_report_contract(tmp_feed: dict[str, Path]) -> None:
+    seed(tmp_feed["seeds"], "a.txt", "A", "https://e.org/a")
+    (tmp_feed["seeds"] / "bad.md").write_bytes(b"")
+    report = build_json(tmp_feed["seeds"], tmp_feed["out"], tmp_feed["state"])
+    assert {"output", "seeds", "entries", "changed", "skipped", "duration_s"} <= set(report)
+    assert report["output"] == str(tmp_feed["out"])
+    assert (report["seeds"], report["entries"], report["changed"]) == (2, 1, True)
+    assert report["skipped"] == [{"path": "bad.md", "reason": "empty file"}]
+    assert isinstance(report["duration_s"], float)
+    assert_valid_atom(tmp_feed["out"])
+
+
+def test_summary_line_and_skip_lines_on_stderr(tmp_feed: dict[str, Path]) -> None:
+    seed(tmp_feed["seeds"], "a.txt", "A", "https://e.org/a")
+    (tmp_feed["seeds"] / "bad.md").write_bytes(b"\x00\x01\x02" * 1000)
+    proc = run_feeder(
+        "build",
+        "--seeds",
+        str(tmp_feed["seeds"]),
+        "--output",
+        str(tmp_feed["out"]),
+        "--state-dir",
+        str(tmp_feed["state"]),
+    )
+    assert proc.stdout == ""
+    assert "skipped bad.md: binary file" in proc.stderr
+    assert "2 seeds read, 1 entries written, 1 skipped" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unchanged_feed_is_not_rewritten(tmp_feed: dict[str, Path]) -> None:
+    seed(tmp_feed["seeds"], "a.txt", "A", "https://e.org/a")
+    build_json(tmp_feed["seeds"], tmp_feed["out"], tmp_feed["state"])
+    before = tmp_feed["out"].stat().st_mtime_ns
+    report = build_json(tmp_feed["seeds"], tmp_feed["out"], tmp_feed["state"], "--full")
+    assert report["changed"] is False
+    assert tmp_feed["out"].stat().st_mtime_ns == before
+
+
+def test_same_article_twice_is_one_entry_with_the_newest_fetch(tmp_feed: dict[str, Path]) -> None:
+    base = "https://mp.weixin.qq.com/s?__biz=MzA=&mid=1&idx=1&sn=abc"
+    seed(
+        tmp_feed["seeds"],
+        "old.txt",
+        "Old",
+        base + "&scene=1#rd",
+        fetched="2024-05-02T10:00:00",
+        body="old text",
+    )
+    seed(
+        tmp_feed["seeds"],
+        "sub/new.txt",
+        "New",
+        base + "&chksm=zz&scene=2",
+        fetched="2024-05-03T10:00:00",
+        body="new text",
+    )
+    report = build_json(tmp_feed["seeds"], tmp_feed["out"], tmp_feed["state"])
+    assert report["entries"] == 1
+    assert [s["path"] for s in report["skipped"]] == ["old.txt"]
+    feed = feedparser.parse(tmp_feed["out"].read_bytes())
+    assert [e.title for e in feed.entries] == ["New"]
+    assert "new text" in feed.entries[0].content[0].value
+
+
+def test_order_and_max_entries(tmp_feed: dict[str, Path]) -> None:
+    for i, day in enumerate(["2024-01-03", "2024-01-01", "2024-01-02"]):
+        seed(
+            tmp_feed["seeds"],
+            f"{i}.md",
+            f"T{day}",
+            f"https://e.org/{i}",
+            day=day,
+            fetched=f"{day}T12:00:00",
+        )
+    build_json(tmp_feed["seeds"], tmp_feed["out"], tmp_feed["state"], "--max-entries", "2")
+    feed = feedparser.parse(tmp_feed["out"].read_bytes())
+    assert [e.title for e in feed.entries] == ["T2024-01-03", "T2024-01-02"]
+    assert feed.feed.updated.startswith("2024-01-03T12:00:00")
+
+
+def test_not_seeds(tmp_feed: dict[str, Path], tmp_path: Path) -> None:
+    s = tmp_feed["seeds"]
+    seed(s, "real.md", "Real", "https://e.org/r")
+    for name in (".hidden.md", "backup.md~", ".x.md.swp", "#auto.md#", "notes.pdf"):
+        seed(s, name, "No", "https://e.org/" + name.strip(".#~"))
+    (s / "dir.md").mkdir()
+    outside = seed(tmp_path, "outside.md", "Outside", "https://e.org/o")
+    (s / "link.md").symlink_to(outside)
+    (s / "inside.md").symlink_to(s / "real.md")
+    report = build_json(s, tmp_feed["out"], tmp_feed["state"])
+    assert report["entries"] == 1
+    assert any(x["path"] == "link.md" and "outside" in x["reason"] for x in report["skipped"])
+
+
+def test_fatal_errors_exit_1_and_keep_the_previous_feed(
+    tmp_feed: dict[str, Path], tmp_path: Path
+) -> None:
+    seed(tmp_feed["seeds"], "a.txt", "A", "https://e.org/a")
+    build_json(tmp_feed["seeds"], tmp_feed["out"], tmp_feed["state"])
+    previous = tmp_feed["out"].read_bytes()
+    seed(tmp_feed["seeds"], "b.txt", "B", "https://e.org/b")
+    # the output's directory cannot be created: its parent is a regular file
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = run_feeder(
+        "build",
+        "--seeds",
+        str(tmp_feed["seeds"]),
+        "--output",
+        str(blocker / "feed.atom"),
+        "--state-dir",
+        str(tmp_feed["state"]),
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0 and "feed.atom" in proc.stderr
+    assert tmp_feed["out"].read_bytes() == previous
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[build]\nmax_entries = 'many'\n")
+    proc = run_feeder("build", "--config", str(bad), check=False)
+    assert proc.returncode == 1 and "bad.toml" in proc.stderr and "max_entries" in proc.stderr
+    proc = run_feeder(
+        "build",
+        "--seeds",
+        str(tmp_path / "missing"),
+        "--output",
+        str(tmp_feed["out"]),
+        "--state-dir",
+        str(tmp_feed["state"]),
+        check=False,
+    )
+    assert proc.returncode == 1 and "missing" in proc.stderr
+    assert tmp_feed["out"].read_bytes() == previous
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run_feeder("build", "--max-entries", "-1", check=False).returncode == 2
+    assert run_feeder("build", "--bogus", check=False).returncode == 2
+    assert run_feeder(check=False).returncode == 2
+
+
+def test_built_in_defaults_without_config(tmp_path: Path) -> None:
+    seed(tmp_path / "seeds", "a.md", "A", "https://e.org/a")
+    env = {"XDG_STATE_HOME": str(tmp_path / "xdg")}
+    run_feeder("build", cwd=tmp_path, env=env)
+    assert (tmp_path / "public" / "feed.atom").is_file()
+    assert (tmp_path / "xdg" / "feeder").is_dir()
+
+
+def test_project_config_from_the_project_root(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    shutil.copytree(REPO / "config", root / "config")
+    shutil.copytree(REPO / "seeds", root / "seeds")
+    report = json.loads(run_feeder("build", "--json", cwd=root).stdout)
+    assert report["output"] == str(root / "public" / "feed.atom")
+    assert report["entries"] == len(list((root / "seeds").glob("*.txt")))
+    assert (root / ".feeder-state").is_dir()
+
+
+def test_check(tmp_feed: dict[str, Path]) -> None:
+    seed(tmp_feed["seeds"], "a.txt", "A", "https://e.org/a")
+    args = ("check", "--seeds", str(tmp_feed["seeds"]), "--state-dir", str(tmp_feed["state"]))
+    assert run_feeder(*args).returncode == 0
+    (tmp_feed["seeds"] / "b.md").write_text("---\ntitle: B\ndate: 2024-13-45\n---\nx")
+    proc = run_feeder(*args, check=False)
+    assert proc.returncode == 1
+    assert "b.md: date: impossible date" in proc.stderr
+    assert not tmp_feed["out"].exists() and not os.path.exists(tmp_feed["state"] / "state.sqlite3")
+    proc = run_feeder("check", "--explain", str(tmp_feed["seeds"] / "a.txt"))
+    assert "a.txt" in proc.stdout
