@@ -55,3 +55,21 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def remove_stale_temps(directory: Path) -> int:
+    """Delete temporary files left in ``directory`` by a writer that was killed.
+
+    Only names :func:`atomic_write` makes (``.NAME.RANDOM.tmp``) are touched;
+    call it while holding the build lock, when no other write can be in flight.
+    """
+    removed = 0
+    try:
+        candidates = list(directory.glob(".*.tmp"))
+    except OSError:
+        return 0
+    for path in candidates:
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed += 1
+    return removed
