@@ -25,8 +25,9 @@ _CJK = re.compile(
 )
 _EPOCH = re.compile(r"^\d{9,10}(?:\.\d+)?$")
 
-#: Years outside this range are not taken as real publication dates.
-MIN_YEAR, MAX_YEAR = 1970, 2200
+#: Years outside this range are not taken as real publication dates (feed
+#: validators flag anything before 1990 as implausible).
+MIN_YEAR, MAX_YEAR = 1990, 2200
 
 
 class DateError(ValueError):
