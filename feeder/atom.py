@@ -11,7 +11,7 @@ written here instead, with the ``id`` and ``updated`` validators ask for.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from feedgen.feed import FeedGenerator
@@ -23,6 +23,8 @@ from .dates import rfc3339
 from .model import Entry
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+#: RFC 5005 (feed paging and archiving).
+FH_NS = "http://purl.org/syndication/history/1.0"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 STYLESHEET = "feed.xsl"
 GENERATOR_URI = "https://pypi.org/project/feeder/"
@@ -36,8 +38,21 @@ def _a(tag: str) -> str:
     return tag
 
 
-def render_feed(entries: Sequence[Entry], *, feed: FeedSettings) -> bytes:
-    """Serialize ``entries`` (already in feed order) as an Atom document."""
+def render_feed(
+    entries: Sequence[Entry],
+    *,
+    feed: FeedSettings,
+    links: Iterable[tuple[str, str]] = (),
+    archive: bool = False,
+    stylesheet: str = STYLESHEET,
+) -> bytes:
+    """Serialize ``entries`` (already in feed order) as an Atom document.
+
+    ``links`` are extra ``(rel, href)`` feed links (RFC 5005 ``current``,
+    ``prev-archive``, ``next-archive``); ``archive`` marks an archive document
+    (``fh:archive``); ``stylesheet`` is the href of ``feed.xsl`` as seen from
+    the document. The defaults give the main feed, byte for byte as before.
+    """
     fg = FeedGenerator()
     fg.id(feed.feed_id)
     fg.title(feed.title)
@@ -68,8 +83,9 @@ def render_feed(entries: Sequence[Entry], *, feed: FeedSettings) -> bytes:
     root, doc = fg._create_atom()
     root.set(XML_LANG, feed.language)
     _add_sources(root, entries)
+    _add_paging(root, links, archive)
     root.addprevious(
-        etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{STYLESHEET}"')
+        etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{stylesheet}"')
     )
     data: bytes = etree.tostring(doc, pretty_print=True, encoding="UTF-8", xml_declaration=True)
     return data
@@ -90,3 +106,20 @@ def _add_sources(root: etree._Element, entries: Sequence[Entry]) -> None:
         etree.SubElement(source, _a("updated")).text = rfc3339(newest[m.source_id])
         if m.source_link:
             etree.SubElement(source, _a("link"), rel="alternate", href=m.source_link)
+
+
+def _add_paging(root: etree._Element, links: Iterable[tuple[str, str]], archive: bool) -> None:
+    """Add RFC 5005 links and ``fh:archive`` among the feed's metadata, before any entry."""
+    extra: list[etree._Element] = []
+    for rel, href in links:
+        link = etree.Element(_a("link"), rel=rel, href=href)
+        link.set("type", "application/atom+xml")
+        extra.append(link)
+    if archive:
+        extra.append(etree.Element(f"{{{FH_NS}}}archive", nsmap={"fh": FH_NS}))
+    first = root.find(_a("entry"))
+    for element in extra:
+        if first is None:
+            root.append(element)
+        else:
+            first.addprevious(element)

@@ -102,6 +102,10 @@ def make_parser() -> argparse.ArgumentParser:
     _common(t)
     t.add_argument("--timeout", type=_positive, default=300.0, metavar="SECONDS")
     t.add_argument("--json", action="store_true", help="print the build report as JSON")
+
+    f = sub.add_parser("feeds", help="list the configured feeds and their entry counts")
+    _common(f)
+    f.add_argument("--json", action="store_true", help="print the feeds as JSON on stdout")
     return parser
 
 
@@ -205,7 +209,29 @@ def cmd_trigger(args: argparse.Namespace) -> int:
     return trigger(settings, timeout=args.timeout, json=args.json)
 
 
-COMMANDS = {"build": cmd_build, "check": cmd_check, "run": cmd_run, "trigger": cmd_trigger}
+def cmd_feeds(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _basic_logging(args.log_level.upper() if args.log_level else "WARNING")
+    from .feedlist import list_feeds
+
+    rows, built = list_feeds(settings)
+    if not built:
+        print("feeder: no build yet (run feeder build): counts are 0", file=sys.stderr)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    for row in rows:
+        print(f"{row['name']}\t{row['entries']}/{row['matched']}\t{row['url']}\t{row['title']}")
+    return 0
+
+
+COMMANDS = {
+    "build": cmd_build,
+    "check": cmd_check,
+    "run": cmd_run,
+    "trigger": cmd_trigger,
+    "feeds": cmd_feeds,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

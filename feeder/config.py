@@ -19,6 +19,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .feedconf import SECTIONS as FEED_SECTIONS
+from .feedconf import FeedSpec, PerSource, check_outputs, parse_section
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,10 @@ class Settings:
     #: Directory of site rules (``*.toml``); ``None`` means the rules shipped with feeder.
     sites_dir: Path | None = None
     feed: FeedSettings = field(default_factory=FeedSettings)
+    #: More feeds than the main one (``[[feeds]]``, :mod:`feeder.feedconf`).
+    feeds: tuple[FeedSpec, ...] = ()
+    #: One feed per source (``[per_source]``); ``None`` means none.
+    per_source: PerSource | None = None
     # daemon
     interval: float = 300.0
     settle_seconds: float = 2.0
@@ -142,6 +148,9 @@ def _from_table(data: Mapping[str, Any], path: Path) -> dict[str, Any]:
             for host, zone in value.items():
                 _check_zone(zone, f"[timezones] {host}", path)
             out["host_timezones"] = {k.lower(): v for k, v in value.items()}
+            continue
+        if section in FEED_SECTIONS:
+            out.update(parse_section(section, value, path))
             continue
         if section not in _KEYS:
             raise ConfigError(f"unknown section [{section}]", path=path)
@@ -231,6 +240,13 @@ def validate(settings: Settings) -> Settings:
     if settings.log_level.upper() not in _LOG_LEVELS:
         raise ConfigError(f"log_level must be one of {sorted(_LOG_LEVELS)}", path=where)
     _check_zone(settings.timezone, "timezone", where)
+    check_outputs(
+        settings.feeds,
+        settings.per_source,
+        main=settings.output.name,
+        max_entries=settings.max_entries,
+        path=where,
+    )
     if settings.serve is not None:
         parse_hostport(settings.serve, where=where)
     if settings.state_dir is not None:
@@ -266,4 +282,6 @@ def fingerprint(settings: Settings) -> str:
         settings.timezone,
         sorted(settings.host_timezones.items()),
     ]
+    if any(spec.filters.needs_text for spec in settings.feeds):
+        parts.append("text")  # seeds must be read again to keep their text
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]

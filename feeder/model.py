@@ -51,6 +51,8 @@ class EntryMeta:
     updated: datetime
     tags: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: The body as plain text (capped), kept only when a feed filters on content.
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,29 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class FeedReport:
+    """One ``[[feeds]]`` or per-source feed of a build (``--json``: ``feeds``)."""
+
+    name: str
+    #: Every document written for it (formats, archive pages), absolute paths.
+    outputs: tuple[str, ...]
+    #: Entries in the subscription document.
+    entries: int
+    changed: bool
+    #: Entries matching the feed's filters (archive pages included).
+    matched: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "outputs": list(self.outputs),
+            "entries": self.entries,
+            "changed": self.changed,
+            "matched": self.matched,
+        }
+
+
+@dataclass(frozen=True)
 class BuildResult:
     """What one build did; ``--json`` prints it."""
 
@@ -91,6 +116,8 @@ class BuildResult:
     #: entries rendered in this build (cached ones are not counted)
     rendered: int = 0
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    #: The ``[[feeds]]`` and per-source feeds (empty without any).
+    feeds: tuple[FeedReport, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -102,4 +129,5 @@ class BuildResult:
             "duration_s": round(self.duration_s, 4),
             "parsed": self.parsed,
             "rendered": self.rendered,
+            "feeds": [f.to_json() for f in self.feeds],
         }

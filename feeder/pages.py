@@ -84,13 +84,25 @@ def _entry_html(entry: Entry) -> str:
     return "\n".join(parts)
 
 
-def render_index(*, feed_name: str, feed: FeedSettings, entries: Sequence[Entry]) -> str:
-    """The HTML of ``index.html`` for ``entries`` (newest first), fully escaped."""
+def render_index(
+    *,
+    feed_name: str,
+    feed: FeedSettings,
+    entries: Sequence[Entry],
+    feeds: Sequence[tuple[str, str, str]] = (),
+) -> str:
+    """The HTML of ``index.html`` for ``entries`` (newest first), fully escaped.
+
+    ``feeds`` are the other feeds' documents as ``(title, media type, href)``:
+    each gets an autodiscovery link and a line in a list of feeds. Without
+    them the page is exactly the single-feed page.
+    """
     title = escape(feed.title)
     href = escape(feed_name)
     items = "\n".join(_entry_html(e) for e in entries[:MAX_LISTED])
     if not items:
         items = "<li>No entries yet.</li>"
+    discovery, listing = _feed_links(feeds)
     more = ""
     if len(entries) > MAX_LISTED:
         more = f'<p class="meta">{len(entries) - MAX_LISTED} more in the feed.</p>\n'
@@ -103,7 +115,7 @@ def render_index(*, feed_name: str, feed: FeedSettings, entries: Sequence[Entry]
 <meta name="referrer" content="no-referrer">
 <title>{title}</title>
 <link rel="alternate" type="application/atom+xml" title="{title}" href="{href}">
-<style>
+{discovery}<style>
 {_CSS}</style>
 </head>
 <body>
@@ -111,7 +123,7 @@ def render_index(*, feed_name: str, feed: FeedSettings, entries: Sequence[Entry]
 <h1>{title}</h1>
 <p class="sub">{escape(feed.subtitle)}</p>
 <a class="subscribe" href="{href}" type="application/atom+xml">Subscribe (Atom feed)</a>
-</header>
+{listing}</header>
 <main>
 <ol>
 {items}
@@ -122,12 +134,44 @@ def render_index(*, feed_name: str, feed: FeedSettings, entries: Sequence[Entry]
 """
 
 
+_FORMAT_NAMES = {
+    "application/atom+xml": "Atom",
+    "application/rss+xml": "RSS",
+    "application/feed+json": "JSON Feed",
+}
+
+
+def _feed_links(feeds: Sequence[tuple[str, str, str]]) -> tuple[str, str]:
+    """(autodiscovery ``<link>`` lines, the list of feeds) of the other feeds; empty without."""
+    if not feeds:
+        return "", ""
+    heads: list[str] = []
+    rows: dict[str, list[str]] = {}
+    for title, media, href in feeds:
+        t, m, h = escape(title), escape(media), escape(href)
+        heads.append(f'<link rel="alternate" type="{m}" title="{t}" href="{h}">\n')
+        name = escape(_FORMAT_NAMES.get(media, media))
+        rows.setdefault(t, []).append(f'<a href="{h}" type="{m}">{name}</a>')
+    items = "".join(f"<li>{t}: {' · '.join(links)}</li>\n" for t, links in rows.items())
+    listing = (
+        '<details class="feeds"><summary>More feeds (<a href="feeds.opml">OPML</a>)</summary>\n'
+        f"<ul>\n{items}</ul>\n</details>\n"
+    )
+    return "".join(heads), listing
+
+
 def stylesheet() -> bytes:
     """The bytes of the packaged ``feed.xsl``."""
     return (resources.files("feeder") / "data" / XSL_NAME).read_bytes()
 
 
-def write_pages(*, output: Path, feed: FeedSettings, entries: Sequence[Entry]) -> None:
+def write_pages(
+    *,
+    output: Path,
+    feed: FeedSettings,
+    entries: Sequence[Entry],
+    feeds: Sequence[tuple[str, str, str]] = (),
+) -> None:
     """Write ``index.html`` and ``feed.xsl`` next to ``output``, each only if it changed.
 
     ``entries`` arrive in feed order (newest first). Both files are written
@@ -135,8 +179,9 @@ def write_pages(*, output: Path, feed: FeedSettings, entries: Sequence[Entry]) -
     like :func:`~feeder.fsutil.atomic_write`; the caller decides how fatal it is.
     """
     directory = output.parent
-    page = render_index(feed_name=output.name, feed=feed, entries=entries).encode("utf-8")
-    if atomic_write(directory / INDEX_NAME, page):
+    page = render_index(feed_name=output.name, feed=feed, entries=entries, feeds=feeds)
+    page_bytes = page.encode("utf-8")
+    if atomic_write(directory / INDEX_NAME, page_bytes):
         log.debug("wrote %s (%d entries)", directory / INDEX_NAME, min(len(entries), MAX_LISTED))
     if atomic_write(directory / XSL_NAME, stylesheet()):
         log.debug("wrote %s", directory / XSL_NAME)

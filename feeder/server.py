@@ -41,6 +41,9 @@ MEDIA_TYPES = {
     ".atom": "application/atom+xml; charset=utf-8",
     ".xsl": "text/xsl; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".json": "application/feed+json; charset=utf-8",
+    ".opml": "text/x-opml; charset=utf-8",
 }
 #: Feed readers poll; they must revalidate every time (a cheap 304) to see news.
 CACHE_CONTROL = "no-cache"
