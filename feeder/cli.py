@@ -144,12 +144,43 @@ def _basic_logging(level: str) -> None:
     root.setLevel(level)
 
 
+class _ProgressBar:
+    """``progress(done, total)`` as a bar on stderr (a terminal), shown after half a second."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if done >= total:
+                return
+            try:
+                from tqdm import tqdm  # type: ignore[import-untyped]
+            except ImportError:  # no bar, no harm
+                self.bar = False
+                return
+            self.bar = tqdm(
+                total=total, desc="feeder: parsing", unit=" seeds", delay=0.5, leave=False
+            )
+        if self.bar:
+            self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.close()
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _basic_logging(args.log_level.upper() if args.log_level else "WARNING")
     from .pipeline import build
 
-    result = build(settings, full=args.full)
+    bar = _ProgressBar() if sys.stderr.isatty() else None
+    try:
+        result = build(settings, full=args.full, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
     for s in result.skipped:
         print(f"feeder: skipped {s.path}: {s.reason}", file=sys.stderr)
     state = "written" if result.changed else "unchanged"

@@ -11,91 +11,160 @@ previous state, and the next build simply does the work again.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
-import multiprocessing
 import os
+import pickle
+import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from . import __version__
+from . import feeds as more_feeds
 from .config import Settings, fingerprint
-from .errors import FeederError, OutputError, SeedError
-from .fsutil import atomic_write
+from .errors import FeederError, OutputError, SeedError, StateError
+from .feedfilter import with_text
+from .fsutil import atomic_write, remove_stale_temps
 from .lock import build_lock
 from .model import BuildResult, Document, Entry, EntryMeta, Rendered, SeedFile, Skipped
-from .normalize import entry_meta, render
-from .parse import parse_bytes
-from .scan import scan
-from .state import SeedRow, State
+from .scan import ScanResult, SeedStat, scan
+from .state import DB_NAME, SeedRecord, SeedRow, State, seed_record
+
+# The parsing stack (yaml, markdown, nh3, bs4, ...) is imported where it is
+# used: a poll that finds nothing changed never loads it.
 
 log = logging.getLogger(__name__)
 
+#: SQLite errors that say the disk, not the state, is the problem (no rebuild).
+_STATE_IO_ERRORS = frozenset(
+    getattr(sqlite3, name, -1)
+    for name in (
+        "SQLITE_BUSY",
+        "SQLITE_LOCKED",
+        "SQLITE_READONLY",
+        "SQLITE_IOERR",
+        "SQLITE_FULL",
+        "SQLITE_CANTOPEN",
+        "SQLITE_PERM",
+    )
+)
+
 #: Seeds larger than this are skipped unread (a scraped article is a few hundred KB at most).
 MAX_SEED_BYTES = 64 * 1024 * 1024
-#: Parse in worker processes from this many changed seeds on.
-PARALLEL_FROM = 400
+#: Parse in worker processes from this many changed seeds on (starting the
+#: workers costs about as much as parsing this many in the calling process).
+PARALLEL_FROM = 1500
+#: Seeds handed to a worker at a time, and rows stored per ``executemany``.
+CHUNK = 128
+
+#: ``progress(done, total)``: called while the changed seeds are parsed.
+Progress = Callable[[int, int], None]
 
 
 class SeedDirError(FeederError):
     """The seed directory is missing or cannot be listed."""
 
 
-@dataclass(frozen=True)
-class _Parsed:
-    seed: SeedFile
-    meta: EntryMeta | None
+class _Parsed(NamedTuple):
+    """What a worker sends back: small and flat, cheap to pickle."""
+
+    rel: str
+    record: SeedRecord | None  #: the row to store; None when retried at the next build
     error: str | None
-    transient: bool = False
+    transient: bool
+    warnings: tuple[str, ...]
 
 
 def read_document(seed: SeedFile) -> Document:
     """Read and parse one seed, refusing files that change while being read."""
+    return _read_document(seed.rel, seed.path)
+
+
+def _read_document(rel: str, path: str | Path) -> Document:
     try:
-        with open(seed.path, "rb") as f:
+        with open(path, "rb") as f:
             before = os.fstat(f.fileno())
             if before.st_size > MAX_SEED_BYTES:
-                raise SeedError(seed.rel, f"file too large ({before.st_size >> 20} MiB)")
+                raise SeedError(rel, f"file too large ({before.st_size >> 20} MiB)")
             data = f.read(MAX_SEED_BYTES + 1)
             after = os.fstat(f.fileno())
     except FileNotFoundError as e:
-        raise SeedError(seed.rel, "file vanished before it could be read", transient=True) from e
+        raise SeedError(rel, "file vanished before it could be read", transient=True) from e
     except IsADirectoryError as e:
-        raise SeedError(seed.rel, "is a directory") from e
+        raise SeedError(rel, "is a directory") from e
     except OSError as e:
-        raise SeedError(seed.rel, f"cannot read: {e.strerror or e}", transient=True) from e
+        raise SeedError(rel, f"cannot read: {e.strerror or e}", transient=True) from e
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(
         data
     ) != after.st_size:
-        raise SeedError(seed.rel, "file changed while being read", transient=True)
-    return parse_bytes(data, seed.rel)
+        raise SeedError(rel, "file changed while being read", transient=True)
+    from .parse import parse_bytes
+
+    return parse_bytes(data, rel)
 
 
-def _parse_one(seed: SeedFile, settings: Settings) -> _Parsed:
+def _parse_one(stat: SeedStat, settings: Settings) -> _Parsed:
+    from .normalize import entry_meta
+
+    rel, path, size, mtime_ns = stat
+    row = SeedRow(rel, size, mtime_ns)
     try:
-        doc = read_document(seed)
-        meta = entry_meta(doc, settings=settings, mtime=seed.mtime_ns / 1e9)
+        doc = _read_document(rel, path)
+        meta = entry_meta(doc, settings=settings, mtime=mtime_ns / 1e9)
+        meta = with_text(meta, doc.body, settings.feeds)
     except SeedError as e:
-        return _Parsed(seed, None, e.reason, e.transient)
+        record = None if e.transient else seed_record(row, meta=None, error=e.reason)
+        return _Parsed(rel, record, e.reason, e.transient, ())
     except Exception as e:  # a bug must not take the whole feed down
-        log.debug("%s: unexpected error", seed.rel, exc_info=True)
-        return _Parsed(seed, None, f"internal error: {type(e).__name__}: {e}")
-    return _Parsed(seed, meta, None)
+        log.debug("%s: unexpected error", rel, exc_info=True)
+        error = f"internal error: {type(e).__name__}: {e}"
+        return _Parsed(rel, seed_record(row, meta=None, error=error), error, False, ())
+    return _Parsed(rel, seed_record(row, meta=meta, error=None), None, False, meta.warnings)
 
 
-def _parse_all(seeds: list[SeedFile], settings: Settings) -> Iterator[_Parsed]:
+def _parse_chunk(stats: list[SeedStat], settings: Settings) -> list[_Parsed]:
+    return [_parse_one(stat, settings) for stat in stats]
+
+
+def _parse_all(
+    seeds: list[SeedStat], settings: Settings, progress: Progress | None = None
+) -> Iterator[_Parsed]:
+    """Parse ``seeds`` (in worker processes when there are many), in order."""
+    total = len(seeds)
+    if progress:
+        progress(0, total)
     workers = min(os.cpu_count() or 1, 4)
-    if len(seeds) < PARALLEL_FROM or workers < 2:
-        for seed in seeds:
+    if total < PARALLEL_FROM or workers < 2:
+        for done, seed in enumerate(seeds, 1):
             yield _parse_one(seed, settings)
+            if progress and (done % CHUNK == 0 or done == total):
+                progress(done, total)
         return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     # forkserver: the daemon is multi-threaded, and fork() from a threaded
-    # process can inherit a lock held by another thread.
+    # process can inherit a lock held by another thread. The server imports
+    # the parsing stack once; the workers it forks start with it loaded.
     ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["feeder.pipeline", "feeder.parse", "feeder.normalize"])
+    chunks = [seeds[i : i + CHUNK] for i in range(0, total, CHUNK)]
+    done = 0
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        yield from pool.map(_parse_one, seeds, [settings] * len(seeds), chunksize=64)
+        parsed = pool.map(_parse_chunk, chunks, [settings] * len(chunks))
+        _warm_render_stack()  # while the workers parse (this process would only wait)
+        for results in parsed:
+            yield from results
+            done += len(results)
+            if progress:
+                progress(done, total)
+
+
+def _warm_render_stack() -> None:
+    """Import what rendering and writing the feed need (a few hundred ms)."""
+    from . import atom, clean, normalize, render  # noqa: F401
 
 
 def _cleaner(settings: Settings) -> tuple[Callable[[str, EntryMeta], str], str]:
@@ -116,17 +185,66 @@ def _render_key(meta: EntryMeta, context: str) -> str:
     return hashlib.sha256(f"{meta.digest}|{meta.id}|{context}".encode()).hexdigest()
 
 
-def build(settings: Settings, *, settle_seconds: float = 0.0, full: bool = False) -> BuildResult:
+def build(
+    settings: Settings,
+    *,
+    settle_seconds: float = 0.0,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> BuildResult:
     """Bring the feed up to date with the seed directory; see the module doc.
 
     Raises :class:`FeederError` subclasses for fatal problems (seed directory
     missing, output unwritable); bad seeds are skipped and reported.
+    ``progress(done, total)`` is told how the parsing of changed seeds goes.
     """
     start = time.perf_counter()
-    with build_lock(settings.resolved_state_dir), State.open(settings.resolved_state_dir) as st:
+    state_dir = settings.resolved_state_dir
+    with build_lock(state_dir):
+        try:
+            return _build_in_state(
+                settings, settle_seconds=settle_seconds, full=full, start=start, progress=progress
+            )
+        except FeederError:
+            raise
+        except Exception as e:
+            # Corruption past the header (State.open only checks the header)
+            # surfaces as any error while reading rows: the state is a cache, so
+            # drop it and build once more from scratch. I/O errors are not that.
+            if getattr(e, "sqlite_errorcode", None) in _STATE_IO_ERRORS:
+                raise StateError(f"{state_dir}: cannot use the state: {e}") from e
+            log.warning(
+                "%s: state unusable (%s: %s); rebuilding it from scratch",
+                state_dir,
+                type(e).__name__,
+                str(e)[:200],
+            )
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(str(state_dir / DB_NAME) + suffix).unlink(missing_ok=True)
+            return _build_in_state(
+                settings, settle_seconds=settle_seconds, full=full, start=start, progress=progress
+            )
+
+
+def _build_in_state(
+    settings: Settings,
+    *,
+    settle_seconds: float,
+    full: bool,
+    start: float,
+    progress: Progress | None = None,
+) -> BuildResult:
+    with State.open(settings.resolved_state_dir) as st:
         try:
             st.begin()
-            result = _build(st, settings, settle_seconds=settle_seconds, full=full, start=start)
+            result = _build(
+                st,
+                settings,
+                settle_seconds=settle_seconds,
+                full=full,
+                start=start,
+                progress=progress,
+            )
             st.commit()
         except BaseException:
             st.rollback()
@@ -135,58 +253,102 @@ def build(settings: Settings, *, settle_seconds: float = 0.0, full: bool = False
 
 
 def _build(
-    st: State, settings: Settings, *, settle_seconds: float, full: bool, start: float
+    st: State,
+    settings: Settings,
+    *,
+    settle_seconds: float,
+    full: bool,
+    start: float,
+    progress: Progress | None = None,
 ) -> BuildResult:
     try:
         found = scan(settings.seeds)
     except OSError as e:
         raise SeedDirError(f"{settings.seeds}: seed directory unusable: {e.strerror or e}") from e
     fp = f"{__version__}|{fingerprint(settings)}|{settings.feed!r}"
-    if full or st.get("fingerprint") != fp:
+    reset = full or st.get("fingerprint") != fp
+    if reset:
         st.reset()
         st.put("fingerprint", fp)
 
-    known = st.signatures()
-    current = {s.rel: s for s in found.seeds}
-    removed = [rel for rel in known if rel not in current]
-    settle_ns = int(settle_seconds * 1e9)
-    now_ns = time.time_ns()
-    changed: list[SeedFile] = []
-    deferred: list[Skipped] = []
-    for seed in found.seeds:
-        if known.get(seed.rel) == (seed.size, seed.mtime_ns):
-            continue
-        if settle_ns and now_ns - seed.mtime_ns < settle_ns:
-            deferred.append(Skipped(seed.rel, "still being written; retried at the next build"))
-            continue
-        changed.append(seed)
-
     out = settings.output
-    if not changed and not removed and _output_intact(st, out):
+    # The poll that finds nothing changed: the scan is the one the state was
+    # last brought up to date with (same digest) and the feed is as written.
+    scan_digest = _scan_digest(found)
+    if (
+        not reset
+        and st.get("scan") == scan_digest
+        and _output_intact(st, out)
+        and more_feeds.intact(st, settings)
+    ):
+        remove_stale_temps(out.parent)
         return BuildResult(
             output=out,
-            seeds=len(found.seeds),
+            seeds=len(found.stats),
+            entries=int(st.get("entries") or 0),
+            changed=False,
+            skipped=_skipped(st, found.refused, (), (), cached=True),
+            duration_s=time.perf_counter() - start,
+            feeds=more_feeds.last_reports(st),
+        )
+
+    known = st.signatures()
+    present = {s[0] for s in found.stats}
+    removed = [rel for rel in known if rel not in present]
+    del present
+    settle_ns = int(settle_seconds * 1e9)
+    now_ns = time.time_ns()
+    changed: list[SeedStat] = []
+    deferred: list[Skipped] = []
+    for seed in found.stats:
+        rel, _, size, mtime_ns = seed
+        if known.get(rel) == (size, mtime_ns):
+            continue
+        if settle_ns and now_ns - mtime_ns < settle_ns:
+            deferred.append(Skipped(rel, "still being written; retried at the next build"))
+            continue
+        changed.append(seed)
+    del known
+
+    remove_stale_temps(out.parent)
+    if not changed and not removed and _output_intact(st, out) and more_feeds.intact(st, settings):
+        if not deferred:  # the state is up to date with this scan: say so
+            st.put("scan", scan_digest)
+        return BuildResult(
+            output=out,
+            seeds=len(found.stats),
             entries=int(st.get("entries") or 0),
             changed=False,
             skipped=_skipped(st, found.refused, deferred, ()),
             duration_s=time.perf_counter() - start,
+            feeds=more_feeds.last_reports(st),
         )
 
     st.forget(removed)
     transient: list[Skipped] = []
-    for parsed in _parse_all(changed, settings):
-        row = SeedRow(parsed.seed.rel, parsed.seed.size, parsed.seed.mtime_ns)
-        if parsed.transient:
-            transient.append(Skipped(parsed.seed.rel, parsed.error or "retry"))
+    records: list[SeedRecord] = []
+    for parsed in _parse_all(changed, settings, progress):
+        if parsed.transient or parsed.record is None:
+            transient.append(Skipped(parsed.rel, parsed.error or "retry"))
             continue
         if parsed.error:
-            log.warning("%s: skipped: %s", parsed.seed.rel, parsed.error, extra={"seed_skip": True})
-        else:
-            for w in parsed.meta.warnings if parsed.meta else ():
-                log.warning("%s: %s", parsed.seed.rel, w)
-        st.record(row, meta=parsed.meta, error=parsed.error)
+            log.warning("%s: skipped: %s", parsed.rel, parsed.error, extra={"seed_skip": True})
+        for w in parsed.warnings:
+            log.warning("%s: %s", parsed.rel, w)
+        records.append(parsed.record)
+        if len(records) >= CHUNK:
+            st.record_many(records)
+            records.clear()
+    st.record_many(records)
+    # Unchanged until a seed changes: the next no-change poll checks this alone.
+    st.put("scan", scan_digest if not deferred and not transient else "")
 
-    entries, rendered = _render_published(st, settings, current)
+    current = found.by_rel()
+    plan = more_feeds.plan(st, settings)  # None without [[feeds]] / [per_source]
+    extra = plan.metas if plan else ()
+    entries, rendered = _render_published(st, settings, current, extra)
+    split = len(entries) - len(extra)
+    entries, more = entries[:split], entries[split:]
     from .atom import render_feed
 
     data = render_feed(entries, feed=settings.feed)
@@ -194,32 +356,41 @@ def _build(
         wrote = atomic_write(out, data)
     except OSError as e:
         raise OutputError(out, f"cannot write the feed: {e.strerror or e}") from e
-    _write_pages(settings, entries)
+    reports = more_feeds.write(st, settings, plan, {e.meta.id: e for e in more})
+    _write_pages(settings, entries, more_feeds.page_links(plan))
     st.put("output", _output_signature(out))
     st.put("entries", str(len(entries)))
     return BuildResult(
         output=out,
-        seeds=len(found.seeds),
+        seeds=len(found.stats),
         entries=len(entries),
         changed=wrote,
-        skipped=_skipped(st, found.refused, deferred, transient),
+        skipped=_skipped(st, found.refused, deferred, transient, store=True),
         duration_s=time.perf_counter() - start,
         parsed=len(changed),
         rendered=rendered,
+        feeds=reports,
     )
 
 
 def _render_published(
-    st: State, settings: Settings, current: dict[str, SeedFile]
+    st: State,
+    settings: Settings,
+    current: Mapping[str, SeedFile],
+    extra: Sequence[EntryMeta] = (),
 ) -> tuple[list[Entry], int]:
-    """Render (or take from the cache) every entry that goes into the feed."""
+    """Render (or take from the cache) every entry that goes into the feed.
+
+    ``extra`` are the entries of the other feeds (:mod:`feeder.feeds`): they
+    are rendered and kept in the cache too, and returned after the feed's own.
+    """
     metas = st.published(settings.max_entries)
     cleaner: Callable[[str, EntryMeta], str] | None = None
     context = ""
     entries: list[Entry] = []
     keys: list[str] = []
     rendered = 0
-    for meta in metas:
+    for meta in [*metas, *extra]:
         if cleaner is None:
             cleaner, rules_digest = _cleaner(settings)
             context = f"{fingerprint(settings)}|{rules_digest}|{__version__}"
@@ -238,9 +409,11 @@ def _render_published(
 def _render_one(
     meta: EntryMeta,
     settings: Settings,
-    current: dict[str, SeedFile],
+    current: Mapping[str, SeedFile],
     cleaner: Callable[[str, EntryMeta], str],
 ) -> Rendered:
+    from .normalize import render
+
     seed = current.get(meta.rel)
     try:
         if seed is None:
@@ -257,13 +430,15 @@ def _render_one(
         return Rendered(content=link if meta.link else "<p>(content unavailable)</p>", summary="")
 
 
-def _write_pages(settings: Settings, entries: list[Entry]) -> None:
+def _write_pages(
+    settings: Settings, entries: list[Entry], feeds: Sequence[tuple[str, str, str]] = ()
+) -> None:
     try:
         from .pages import write_pages
     except ImportError:  # pages are optional for a bare build
         return
     try:
-        write_pages(output=settings.output, feed=settings.feed, entries=entries)
+        write_pages(output=settings.output, feed=settings.feed, entries=entries, feeds=feeds)
     except OSError as e:
         raise OutputError(settings.output.parent, f"cannot write pages: {e.strerror or e}") from e
 
@@ -281,17 +456,38 @@ def _output_intact(st: State, path: Path) -> bool:
     return bool(sig) and sig == _output_signature(path)
 
 
+def _scan_digest(found: ScanResult) -> str:
+    """A digest of every seed's path and stat signature (and of the refused files)."""
+    return hashlib.sha256(pickle.dumps((found.stats, found.refused), protocol=5)).hexdigest()
+
+
 def _skipped(
     st: State,
     refused: Iterable[tuple[str, str]],
     deferred: Iterable[Skipped],
     transient: Iterable[Skipped],
+    *,
+    cached: bool = False,
+    store: bool = False,
 ) -> tuple[Skipped, ...]:
-    items = [Skipped(rel, reason) for rel, reason in st.errors()]
+    """Every seed that is not an entry, and why, sorted by path.
+
+    The errors and duplicates come from the state, and change only when
+    seeds do: ``store`` keeps them in the state, ``cached`` reads them from
+    there (a no-change poll need not query every row).
+    """
+    kept = st.get("skipped") if cached else None
+    if kept:
+        errors, duplicates = json.loads(kept)
+    else:
+        errors, duplicates = st.errors(), st.duplicates()
+        if store:
+            st.put("skipped", json.dumps([errors, duplicates], ensure_ascii=False))
+    items = [Skipped(rel, reason) for rel, reason in errors]
     items += [Skipped(rel, reason) for rel, reason in refused]
     items += [
         Skipped(rel, f"duplicate of {winner} (same article; the newest fetch is published)")
-        for rel, winner in st.duplicates()
+        for rel, winner in duplicates
     ]
     items += [*deferred, *transient]
     return tuple(sorted(items, key=lambda s: s.path))

@@ -12,7 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from operator import attrgetter
 from pathlib import Path
 
 from .model import SeedFile
@@ -23,10 +26,57 @@ SUFFIXES = (".txt", ".md", ".markdown")
 _BACKUP_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".tmp", ".part", ".bak", ".orig")
 
 
+#: (rel, path, size, mtime_ns) of a seed: all a poll compares, and cheap to make.
+SeedStat = tuple[str, str, int, int]
+
+
 @dataclass(frozen=True)
 class ScanResult:
-    seeds: tuple[SeedFile, ...]
+    """The seeds found (sorted by ``rel``) and the files refused.
+
+    :attr:`stats` are plain tuples; :class:`SeedFile` objects (with a
+    ``Path`` each, costly by the hundred thousand) are made only on demand:
+    :attr:`seeds` for all of them, :meth:`seed` for one.
+    """
+
+    stats: tuple[SeedStat, ...]
     refused: tuple[tuple[str, str], ...]  #: (rel, reason) of files that look like seeds
+    _index: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @cached_property
+    def seeds(self) -> tuple[SeedFile, ...]:
+        return tuple(SeedFile(rel, Path(p), size, m) for rel, p, size, m in self.stats)
+
+    def seed(self, rel: str) -> SeedFile | None:
+        """The seed at ``rel``, or None if the scan did not find one there."""
+        if not self._index and self.stats:
+            self._index.update((s[0], i) for i, s in enumerate(self.stats))
+        i = self._index.get(rel)
+        if i is None:
+            return None
+        rel, p, size, mtime_ns = self.stats[i]
+        return SeedFile(rel, Path(p), size, mtime_ns)
+
+    def by_rel(self) -> Mapping[str, SeedFile]:
+        """A read-only mapping rel → seed that makes each ``SeedFile`` when asked for."""
+        return _SeedLookup(self)
+
+
+class _SeedLookup(Mapping[str, SeedFile]):
+    def __init__(self, found: ScanResult) -> None:
+        self._found = found
+
+    def __getitem__(self, rel: str) -> SeedFile:
+        seed = self._found.seed(rel)
+        if seed is None:
+            raise KeyError(rel)
+        return seed
+
+    def __iter__(self) -> Iterator[str]:
+        return (s[0] for s in self._found.stats)
+
+    def __len__(self) -> int:
+        return len(self._found.stats)
 
 
 def is_seed_name(name: str) -> bool:
@@ -39,7 +89,7 @@ def is_seed_name(name: str) -> bool:
 
 def scan(root: Path) -> ScanResult:
     """Walk ``root`` (raises OSError if it cannot be listed) in a stable order."""
-    seeds: list[SeedFile] = []
+    seeds: list[SeedStat] = []
     refused: list[tuple[str, str]] = []
     real_root = os.path.realpath(root)
     stack = [(str(root), "")]
@@ -55,7 +105,7 @@ def scan(root: Path) -> ScanResult:
             log.warning("%s: cannot list directory: %s", directory, e.strerror)
             continue
         first = False
-        for entry in sorted(entries, key=lambda e: e.name, reverse=True):
+        for entry in sorted(entries, key=_by_name, reverse=True):
             name = entry.name
             if name.startswith("."):
                 continue
@@ -79,6 +129,9 @@ def scan(root: Path) -> ScanResult:
                     seen_dirs.add(key)
                     stack.append((entry.path, rel + "/"))
             elif stat.S_ISREG(st.st_mode) and is_seed_name(name):
-                seeds.append(SeedFile(rel, Path(entry.path), st.st_size, st.st_mtime_ns))
-    seeds.sort(key=lambda s: s.rel)
+                seeds.append((rel, entry.path, st.st_size, st.st_mtime_ns))
+    seeds.sort()  # by rel: rels are unique
     return ScanResult(tuple(seeds), tuple(sorted(refused)))
+
+
+_by_name = attrgetter("name")

@@ -1,0 +1,110 @@
+"""The fast paths of parsing give exactly what the general code gives.
+
+:func:`feeder.parse.split_front_matter` slices the text instead of splitting
+it into lines, and :func:`feeder.parse.read_front_matter` reads plain
+``key: value`` front matter without YAML; both are checked here against the
+straightforward readings on generated input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from feeder import parse
+
+_KEYS = st.sampled_from(
+    ["title", "url", "source", "date", "Title", "page-title", "yes", "on", "x_1", "_k"]
+)
+_VALUE_CHARS = st.sampled_from(
+    [*"ab Z09:-#'\"[]{},&*!|>%@`?~.=\t\\/", "\u3000", "\u200b", "中", "文", "\x85", "\U0001f600"]
+)
+_VALUES = st.one_of(
+    st.text(_VALUE_CHARS, max_size=12),
+    st.sampled_from(
+        [
+            "null",
+            "~",
+            "Null",
+            "yes",
+            "2024-05-01",
+            "2024-05-01 10:00:00",
+            "12:30:26",
+            "1e3",
+            "0x1F",
+            "SANS ISC, InfoCON: green",
+            "a #b",
+            "C#",
+            "http://example.com/a?b=c#d",
+            "=",
+            "[1, 2]",
+            "'quoted'",
+            "x:",
+            "AT&T",
+            "a, &b",
+        ]
+    ),
+)
+_LINES = st.lists(
+    st.one_of(
+        st.tuples(_KEYS, _VALUES).map(lambda kv: f"{kv[0]}: {kv[1]}"),
+        st.sampled_from(["", " ", "- item", "  - item", "# comment", "key:", "k : v"]),
+    ),
+    max_size=8,
+)
+
+
+_PAIRS = st.lists(st.tuples(_KEYS, _VALUES).map(lambda kv: f"{kv[0]}: {kv[1]}"), max_size=5)
+
+
+def _general(front: str) -> dict[str, Any]:
+    """read_front_matter without its fast path."""
+    lines = parse.read_lines(front)
+    data = parse.read_yaml(front)
+    merged: dict[str, Any] = {}
+    source = lines if data is None else data
+    for key, value in source.items():
+        folded = str(key).strip().lower().replace("-", "_").replace(" ", "_")
+        if data is not None and not isinstance(value, str | list | dict | type(None)):
+            value = lines.get(str(key), value)
+        merged.setdefault(folded, value)
+    return merged
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(_LINES, _PAIRS))
+@example(["title: 勒索软件 #3", "url: https://x.example/a", "date: 2024-05-14 12:30:26"])
+@example(["title: a", "Title: b"])
+@example(["on: x"])
+def test_plain_front_matter_reads_like_yaml(lines: list[str]) -> None:
+    front = "\n".join(lines)
+    fast = parse._plain_front_matter(front)
+    if fast is not None:
+        assert fast == _general(front)
+    assert parse.read_front_matter(front)[0] == _general(front)
+
+
+def _split_general(text: str) -> tuple[str | None, str, str | None]:
+    return parse._split_unterminated(text)
+
+
+_TEXT_LINES = st.lists(
+    st.sampled_from(["---", "--- ", "...", "", "  ", "\u2028", "a: b", "- x", "body", "---x"]),
+    max_size=8,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_TEXT_LINES, st.booleans())
+def test_split_front_matter_like_line_splitting(lines: list[str], trailing: bool) -> None:
+    text = "\n".join(lines) + ("\n" if trailing else "")
+    assert parse.split_front_matter(text) == _split_general(text)
+
+
+def test_control_byte_count_unchanged() -> None:
+    data = bytes(range(256)) * 4
+    assert len(data) - len(data.translate(None, parse._CONTROL_BYTES)) == len(
+        parse._CONTROL.findall(data)
+    )
