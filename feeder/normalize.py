@@ -106,6 +106,8 @@ ALIASES: Mapping[str, tuple[str, ...]] = {
     "tags": ("tags", "categories", "category", "keywords", "topics", "labels"),
 }
 MAX_TAGS = 20
+#: Markdown beyond this many characters per byte of ``max_content_bytes`` is not rendered.
+MARKDOWN_CAP_FACTOR = 4
 #: A publication date this far past the fetch is not believed.
 FUTURE_SLACK = timedelta(days=1)
 
@@ -294,12 +296,20 @@ def render(
     """
     from .render import render_markdown
 
-    body = render_markdown(strip_invalid_xml(doc.body))
+    text = strip_invalid_xml(doc.body)
+    # The HTML is capped at max_content_bytes anyway: rendering and cleaning
+    # megabytes beyond that is wasted time (a 64 MiB seed would take seconds).
+    cap = MARKDOWN_CAP_FACTOR * settings.max_content_bytes
+    cut = len(text) > cap
+    if cut:
+        end = text.rfind("\n\n", 0, cap)
+        text = text[: end if end > cap // 2 else cap]
+    body = render_markdown(text)
     if clean is not None:
         body = clean(body, meta)
     content = sanitize_html(body, base_url=meta.link)
     truncated = False
-    if len(content.encode()) > settings.max_content_bytes:
+    if cut or len(content.encode()) > settings.max_content_bytes:
         content = _truncate(content, limit=settings.max_content_bytes, link=meta.link)
         truncated = True
     if not _TAG.sub("", content).strip() and "<img" not in content:

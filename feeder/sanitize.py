@@ -125,7 +125,10 @@ _A_NO_HREF = re.compile(r'<a(?![^>]*\shref=")[^>]*>(.*?)</a>', re.DOTALL)
 _A_EMPTY = re.compile(r"<a\s[^>]*>(?:\s|&nbsp;|<br>)*</a>")
 _IMG = re.compile(r"<img ")
 #: Characters XML 1.0 forbids, plus C1 controls and bidi overrides that only spoof.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff\ud800-\udfff]")
+#: (LRO/RLO force letters against their direction: ``gnp.exe`` shown as ``exe.png``.)
+_XML_INVALID = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u202d\u202e\ufffe\uffff\ud800-\udfff]"
+)
 
 
 def strip_invalid_xml(text: str) -> str:

@@ -13,6 +13,7 @@ daemon with a socket bound up front, so a busy port is a clear start-up error.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -30,6 +31,7 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .config import parse_hostport
 from .errors import FeederError
@@ -49,6 +51,8 @@ MEDIA_TYPES = {
 CACHE_CONTROL = "no-cache"
 #: Files up to this size are served from one consistent in-memory read.
 MAX_SNAPSHOT = 32 * 1024 * 1024
+#: Seconds a connection may take to send a request head (idle and slowloris sockets).
+HEAD_TIMEOUT = 10.0
 
 
 class ServeError(FeederError):
@@ -128,6 +132,45 @@ def _snapshot(path: Path) -> tuple[bytes, os.stat_result] | None:
         return None
 
 
+class HeadTimeoutH11(H11Protocol):  # type: ignore[misc]
+    """uvicorn's h11 protocol with a deadline for every request head.
+
+    uvicorn times a connection out only once a response is complete, and any
+    byte received disarms that timer: a client that connects and sends nothing,
+    or sends its headers a byte at a time, would keep its connection for ever,
+    and ``limit_concurrency`` such sockets would make every request a 503. Here
+    a connection that has not sent a whole request head :data:`HEAD_TIMEOUT`
+    seconds after it opened (or after its last response) is closed.
+    """
+
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().connection_lost(exc)
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._head_timeout)
+
+    def _head_timeout(self) -> None:
+        self._head_timer = None
+        waiting = self.cycle is None or self.cycle.response_complete
+        if waiting and not self.transport.is_closing():
+            self.transport.close()
+
+
 def make_app(directory: Path) -> Starlette:
     """The ASGI application serving ``directory`` (``/`` is its ``index.html``)."""
     files = FeedFiles(directory=directory, html=True, check_dir=False)
@@ -191,6 +234,7 @@ class FeedServer:
             timeout_graceful_shutdown=2,
             limit_concurrency=200,
             h11_max_incomplete_event_size=16 * 1024,
+            http=HeadTimeoutH11,
         )
         server = uvicorn.Server(config)
         self._server = server
