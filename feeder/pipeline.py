@@ -278,7 +278,7 @@ def _build(
     if (
         not reset
         and st.get("scan") == scan_digest
-        and _output_intact(st, out)
+        and _output_intact(st, out, settings.max_entries)
         and more_feeds.intact(st, settings)
     ):
         remove_stale_temps(out.parent)
@@ -311,7 +311,12 @@ def _build(
     del known
 
     remove_stale_temps(out.parent)
-    if not changed and not removed and _output_intact(st, out) and more_feeds.intact(st, settings):
+    if (
+        not changed
+        and not removed
+        and _output_intact(st, out, settings.max_entries)
+        and more_feeds.intact(st, settings)
+    ):
         if not deferred:  # the state is up to date with this scan: say so
             st.put("scan", scan_digest)
         return BuildResult(
@@ -360,6 +365,7 @@ def _build(
     _write_pages(settings, entries, more_feeds.page_links(plan))
     st.put("output", _output_signature(out))
     st.put("entries", str(len(entries)))
+    st.put("max_entries", str(settings.max_entries))
     return BuildResult(
         output=out,
         seeds=len(found.stats),
@@ -451,9 +457,12 @@ def _output_signature(path: Path) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
-def _output_intact(st: State, path: Path) -> bool:
+def _output_intact(st: State, path: Path, max_entries: int) -> bool:
+    """The feed on disk is the one the last build wrote, with this many entries at most."""
     sig = st.get("output")
-    return bool(sig) and sig == _output_signature(path)
+    return (
+        bool(sig) and sig == _output_signature(path) and st.get("max_entries") == str(max_entries)
+    )
 
 
 def _scan_digest(found: ScanResult) -> str:

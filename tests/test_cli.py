@@ -196,3 +196,12 @@ def test_check(tmp_feed: dict[str, Path]) -> None:
     assert not tmp_feed["out"].exists() and not os.path.exists(tmp_feed["state"] / "state.sqlite3")
     proc = run_feeder("check", "--explain", str(tmp_feed["seeds"] / "a.txt"))
     assert "a.txt" in proc.stdout
+
+
+def test_changing_max_entries_rewrites_the_feed(tmp_feed: dict[str, Path]) -> None:
+    for i in range(3):
+        seed(tmp_feed["seeds"], f"{i}.md", f"T{i}", f"https://e.org/{i}", day=f"2024-01-0{i + 1}")
+    build_json(tmp_feed["seeds"], tmp_feed["out"], tmp_feed["state"], "--max-entries", "1")
+    report = build_json(tmp_feed["seeds"], tmp_feed["out"], tmp_feed["state"], "--max-entries", "3")
+    assert (report["changed"], report["entries"], report["parsed"]) == (True, 3, 0)
+    assert len(feedparser.parse(tmp_feed["out"].read_bytes()).entries) == 3
