@@ -22,7 +22,7 @@ from .dates import DateError, parse_date
 from .errors import SeedError
 from .model import Document, EntryMeta, Rendered
 from .sanitize import sanitize_html, strip_invalid_xml
-from .urls import URLError, canonical, check_url, entry_id, host, origin, tag_uri, to_iri
+from .urls import URLError, canonical, entry_id, host, origin, tag_uri, to_iri
 
 #: Front-matter names of each field, in order of preference (keys are folded:
 #: lower case, ``-`` and spaces as ``_``).
@@ -178,8 +178,8 @@ def entry_meta(doc: Document, *, settings: Settings, mtime: float) -> EntryMeta:
     url_text = _text(raw_url)
     if url_text:
         try:
-            link = to_iri(check_url(url_text))
-            canon = canonical(url_text)
+            canon = canonical(url_text)  # raises URLError for an unusable url
+            link = to_iri(url_text)
         except URLError as e:
             warn(f"url ignored: {e}")
             link = canon = ""

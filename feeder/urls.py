@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 #: Query parameters that say how a page was reached, not which page it is.
@@ -102,10 +103,11 @@ def canonical(url: str) -> str:
     parts = urlsplit(check_url(url))
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
-    try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        host = quote(host, safe="")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            host = quote(host, safe="")
     port = parts.port
     netloc = host if port in (None, 80 if scheme == "http" else 443) else f"{host}:{port}"
     path = _normalize_pct(parts.path) or "/"
@@ -135,6 +137,7 @@ def entry_id(canonical_url: str) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, canonical_url)}"
 
 
+@lru_cache(maxsize=4096)  # a feed has few sources and one authority
 def tag_uri(authority: str, date: str, specific: str) -> str:
     """An RFC 4151 ``tag:`` URI; the specific part is percent-encoded to ASCII."""
     return f"tag:{authority},{date}:{quote(specific, safe='/:@!$&()*+,;=-._~')}"
