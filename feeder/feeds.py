@@ -28,7 +28,7 @@ from .errors import OutputError
 from .feedconf import FeedSpec, Filters
 from .feedfilter import Matcher, source_slug
 from .feedwrite import OPML_NAME, PlannedFeed, documents, render_opml, write_documents
-from .fsutil import atomic_write
+from .fsutil import atomic_write, file_signature
 from .model import Entry, EntryMeta, FeedReport
 from .state import State
 from .urls import tag_uri
@@ -116,14 +116,6 @@ def _config_key(settings: Settings) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
-def _signature(path: Path) -> str:
-    try:
-        s = path.stat()
-    except OSError:
-        return ""
-    return f"{s.st_size}:{s.st_mtime_ns}"
-
-
 def _stored(st: State) -> dict[str, object] | None:
     raw = st.get(INFO_KEY)
     try:
@@ -141,7 +133,7 @@ def intact(st: State, settings: Settings) -> bool:
     if stored is None or stored.get("config") != _config_key(settings):
         return False
     files = stored.get("files")
-    return isinstance(files, dict) and all(_signature(Path(p)) == s for p, s in files.items())
+    return isinstance(files, dict) and all(file_signature(Path(p)) == s for p, s in files.items())
 
 
 def last_reports(st: State) -> tuple[FeedReport, ...]:
@@ -189,7 +181,7 @@ def write(
         return ()
     record = {
         "config": _config_key(settings),
-        "files": {str(p): _signature(p) for p in written},
+        "files": {str(p): file_signature(p) for p in written},
         "reports": [r.to_json() for r in reports],
     }
     st.put(INFO_KEY, json.dumps(record, ensure_ascii=False, sort_keys=True))

@@ -57,6 +57,15 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def file_signature(path: Path) -> str:
+    """``size:mtime_ns`` of ``path`` ("" when it is missing): did someone else touch it?"""
+    try:
+        st = path.stat()
+    except OSError:
+        return ""
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
 def remove_stale_temps(directory: Path) -> int:
     """Delete temporary files left in ``directory`` by a writer that was killed.
 

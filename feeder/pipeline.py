@@ -26,7 +26,7 @@ from . import feeds as more_feeds
 from .config import Settings, fingerprint
 from .errors import FeederError, OutputError, SeedError, StateError
 from .feedfilter import with_text
-from .fsutil import atomic_write, remove_stale_temps
+from .fsutil import atomic_write, file_signature, remove_stale_temps
 from .lock import build_lock
 from .model import BuildResult, Document, Entry, EntryMeta, Rendered, SeedFile, Skipped
 from .scan import ScanResult, SeedStat, scan
@@ -207,7 +207,7 @@ def build(
             )
         except FeederError:
             raise
-        except Exception as e:
+        except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as e:
             # Corruption past the header (State.open only checks the header)
             # surfaces as any error while reading rows: the state is a cache, so
             # drop it and build once more from scratch. I/O errors are not that.
@@ -363,7 +363,7 @@ def _build(
         raise OutputError(out, f"cannot write the feed: {e.strerror or e}") from e
     reports = more_feeds.write(st, settings, plan, {e.meta.id: e for e in more})
     _write_pages(settings, entries, more_feeds.page_links(plan))
-    st.put("output", _output_signature(out))
+    st.put("output", file_signature(out))
     st.put("entries", str(len(entries)))
     st.put("max_entries", str(settings.max_entries))
     return BuildResult(
@@ -449,20 +449,10 @@ def _write_pages(
         raise OutputError(settings.output.parent, f"cannot write pages: {e.strerror or e}") from e
 
 
-def _output_signature(path: Path) -> str:
-    try:
-        st = path.stat()
-    except OSError:
-        return ""
-    return f"{st.st_size}:{st.st_mtime_ns}"
-
-
 def _output_intact(st: State, path: Path, max_entries: int) -> bool:
     """The feed on disk is the one the last build wrote, with this many entries at most."""
     sig = st.get("output")
-    return (
-        bool(sig) and sig == _output_signature(path) and st.get("max_entries") == str(max_entries)
-    )
+    return bool(sig) and sig == file_signature(path) and st.get("max_entries") == str(max_entries)
 
 
 def _scan_digest(found: ScanResult) -> str:
