@@ -88,7 +88,9 @@ def _read_document(rel: str, path: str | Path) -> Document:
             before = os.fstat(f.fileno())
             if before.st_size > MAX_SEED_BYTES:
                 raise SeedError(rel, f"file too large ({before.st_size >> 20} MiB)")
-            data = f.read(MAX_SEED_BYTES + 1)
+            # One byte more than the size says: a file still growing is caught,
+            # and no buffer larger than the file is ever allocated.
+            data = f.read(before.st_size + 1)
             after = os.fstat(f.fileno())
     except FileNotFoundError as e:
         raise SeedError(rel, "file vanished before it could be read", transient=True) from e
