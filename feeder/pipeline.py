@@ -170,12 +170,19 @@ def _warm_render_stack() -> None:
 
 
 def _cleaner(settings: Settings) -> tuple[Callable[[str, EntryMeta], str], str]:
-    from .clean import clean_html
+    """The cleaning stage and the digest of its rules (part of the cache key).
+
+    The rules alone are loaded here; the cleaner itself (and BeautifulSoup,
+    100 ms of imports) only when an entry is actually rendered, so a build
+    whose entries are all cached never pays for it.
+    """
     from .sites import load_rules
 
     rules = load_rules(settings.sites_dir)
 
     def clean(html: str, meta: EntryMeta) -> str:
+        from .clean import clean_html
+
         return clean_html(
             html, url=meta.link, title=meta.title, source=meta.source, rules=rules
         ).html

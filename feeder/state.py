@@ -38,7 +38,9 @@ CREATE TABLE IF NOT EXISTS seeds (
     meta TEXT,
     error TEXT
 );
-CREATE INDEX IF NOT EXISTS seeds_order ON seeds (published DESC, updated DESC, id DESC);
+DROP INDEX IF EXISTS seeds_order;
+-- Covers the one-entry-per-id ranking, so it never reads the rows' JSON.
+CREATE INDEX IF NOT EXISTS seeds_rank ON seeds (id, updated DESC, rel DESC, published);
 CREATE TABLE IF NOT EXISTS rendered (
     key TEXT PRIMARY KEY,
     content TEXT NOT NULL,
@@ -183,32 +185,37 @@ class State:
         ]
 
     def published(self, limit: int) -> list[EntryMeta]:
-        """The entries of the feed: one per id (the newest fetch), newest first."""
-        sql = """
-            SELECT meta FROM (
-                SELECT meta, id, published, updated, row_number() OVER (
-                    PARTITION BY id ORDER BY updated DESC, rel DESC) AS rn
-                FROM seeds WHERE meta IS NOT NULL)
-            WHERE rn = 1 ORDER BY published DESC, updated DESC, id DESC
+        """The entries of the feed: one per id (the newest fetch), newest first.
+
+        The ranking reads only the narrow columns (``id`` is set exactly when
+        ``meta`` is); the JSON of the winners alone is then fetched and decoded.
         """
-        if limit:
-            sql += f" LIMIT {int(limit)}"
+        sql = """
+            SELECT s.meta FROM (
+                SELECT rel, id, published, updated FROM (
+                    SELECT rel, id, published, updated, row_number() OVER (
+                        PARTITION BY id ORDER BY updated DESC, rel DESC) AS rn
+                    FROM seeds WHERE id IS NOT NULL)
+                WHERE rn = 1 ORDER BY published DESC, updated DESC, id DESC {limit}
+            ) AS top JOIN seeds AS s ON s.rel = top.rel
+            ORDER BY top.published DESC, top.updated DESC, top.id DESC
+        """.format(limit=f"LIMIT {int(limit)}" if limit else "")
         return [meta_from_json(m) for (m,) in self.conn.execute(sql)]
 
     def duplicates(self) -> list[tuple[str, str]]:
         """(rel, rel of the winner) of every seed hidden by a newer fetch of its article."""
         sql = """
-            SELECT rel, first_value(rel) OVER w, row_number() OVER w AS rn
-            FROM seeds WHERE meta IS NOT NULL
-            WINDOW w AS (PARTITION BY id ORDER BY updated DESC, rel DESC)
+            SELECT rel, winner FROM (
+                SELECT rel, first_value(rel) OVER w AS winner, row_number() OVER w AS rn
+                FROM seeds WHERE id IS NOT NULL
+                WINDOW w AS (PARTITION BY id ORDER BY updated DESC, rel DESC))
+            WHERE rn > 1 ORDER BY rel
         """
-        return [(str(r), str(w)) for r, w, rn in self.conn.execute(sql) if rn > 1]
+        return [(str(r), str(w)) for r, w in self.conn.execute(sql)]
 
     def count_entries(self) -> int:
-        row = self.conn.execute(
-            "SELECT count(DISTINCT id) FROM seeds WHERE meta IS NOT NULL"
-        ).fetchone()
-        return int(row[0])
+        row = self.conn.execute("SELECT count(DISTINCT id) FROM seeds WHERE id IS NOT NULL")
+        return int(row.fetchone()[0])
 
     # -- rendered cache -----------------------------------------------------
     def rendered(self, key: str) -> Rendered | None:
