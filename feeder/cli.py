@@ -171,8 +171,8 @@ class _ProgressBar:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    settings = _settings(args)
     _basic_logging(args.log_level.upper() if args.log_level else "WARNING")
+    settings = _settings(args)
     from .pipeline import build
 
     bar = _ProgressBar() if sys.stderr.isatty() else None
@@ -195,8 +195,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    settings = _settings(args)
     _basic_logging(args.log_level.upper() if args.log_level else "ERROR")
+    settings = _settings(args)
     from .check import check_seeds, explain_seed
 
     if args.explain is not None:
@@ -233,16 +233,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_trigger(args: argparse.Namespace) -> int:
-    settings = _settings(args)
     _basic_logging(args.log_level.upper() if args.log_level else "WARNING")
+    settings = _settings(args)
     from .daemon import trigger
 
     return trigger(settings, timeout=args.timeout, json=args.json)
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
-    settings = _settings(args)
     _basic_logging(args.log_level.upper() if args.log_level else "WARNING")
+    settings = _settings(args)
     from .feedlist import list_feeds
 
     rows, built = list_feeds(settings)
