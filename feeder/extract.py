@@ -47,6 +47,15 @@ CHROME_LINE = re.compile(
     _I,
 )
 
+#: A row of share or follow buttons: a label, then nothing but links.
+SHARE_ROW = re.compile(
+    r"(?:share|share (?:this|on)(?: \w+)?|tweet|follow(?: us)?(?: on)?|分享到?|关注我们)"
+    r"(?: (?:this|it|post|article|page))?\s*[:：]?\s.*",
+    _I,
+)
+#: Link text makes up at least this share of a share row's text.
+_SHARE_ROW_LINKS = 0.6
+
 #: Headings that open the page's trailing chrome: the article ends before them.
 TAIL_MARKER = re.compile(
     r"(?:related|recommended|similar|more) (?:posts?|articles?|content|stories|reading|news"
@@ -207,3 +216,9 @@ def extract(blocks: list[Block], title: str, *, pin_start: bool = False) -> None
             drop_section(live, k, end, "generic:link-section")
         elif b.units < _MARKER_MAX_UNITS and CHROME_LINE.fullmatch(b.text):
             b.dropped = "generic:chrome-line"
+        elif (
+            b.units < _MARKER_MAX_UNITS
+            and b.link_density >= _SHARE_ROW_LINKS
+            and SHARE_ROW.fullmatch(b.text)
+        ):
+            b.dropped = "generic:share-row"

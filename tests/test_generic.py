@@ -1,0 +1,55 @@
+"""The generic cleaning layer on a page from a host without site rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lxml import html
+
+from feeder.config import Settings
+from feeder.normalize import entry_meta, render
+from feeder.parse import parse_bytes
+from feeder.pipeline import _cleaner
+
+PAGE = Path(__file__).parent / "fixtures" / "clean" / "generic_engineering_blog.md"
+
+
+def _text() -> str:
+    doc = parse_bytes(PAGE.read_bytes(), PAGE.name)
+    settings = Settings()
+    meta = entry_meta(doc, settings=settings, mtime=0)
+    clean, _ = _cleaner(settings)
+    content = render(doc, meta, settings=settings, clean=clean).content
+    return " ".join(html.fragment_fromstring(content, create_parent="div").text_content().split())
+
+
+def test_article_kept_whole() -> None:
+    text = _text()
+    for keep in (
+        "Our monorepo build had grown to 45 minutes.",
+        "Caching the dependency graph",
+        "Resolve 6 min 10 s",  # the table
+        "Run 8 shards in parallel",  # the list
+        "make test SHARDS=8",  # the code block
+        "We plan to move remote caching to a shared bucket next quarter.",
+    ):
+        assert keep in text, keep
+
+
+def test_chrome_dropped() -> None:
+    text = _text()
+    for drop in (
+        "Skip to content",
+        "Careers",
+        "Sign in",
+        "Share: Twitter",
+        "LinkedIn",
+        "Related posts",
+        "Flaky tests, revisited",
+        "Leave a comment",
+        "logged in",
+        "Privacy",
+        "We use cookies",
+    ):
+        assert drop not in text, drop
+    assert text.count("How we cut our build times in half") == 0  # the repeated title
