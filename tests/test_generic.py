@@ -11,11 +11,13 @@ from feeder.normalize import entry_meta, render
 from feeder.parse import parse_bytes
 from feeder.pipeline import _cleaner
 
-PAGE = Path(__file__).parent / "fixtures" / "clean" / "generic_engineering_blog.md"
+FIXTURES = Path(__file__).parent / "fixtures" / "clean"
+PAGE = FIXTURES / "generic_engineering_blog.md"
+NEWS = FIXTURES / "generic_cn_news.md"
 
 
-def _text() -> str:
-    doc = parse_bytes(PAGE.read_bytes(), PAGE.name)
+def _text(page: Path = PAGE) -> str:
+    doc = parse_bytes(page.read_bytes(), page.name)
     settings = Settings()
     meta = entry_meta(doc, settings=settings, mtime=0)
     clean, _ = _cleaner(settings)
@@ -53,3 +55,27 @@ def test_chrome_dropped() -> None:
     ):
         assert drop not in text, drop
     assert text.count("How we cut our build times in half") == 0  # the repeated title
+
+
+def test_chinese_news_page() -> None:
+    text = _text(NEWS)
+    for keep in (
+        "本报讯 某市网信办昨日发布《数据安全管理办法（试行）》",
+        "每年至少开展一次应急演练",
+        "重点：未按期整改的企业",
+        "建议企业尽早开展自查",
+    ):
+        assert keep in text, keep
+    for drop in (
+        "首页",
+        "登录",
+        "当前位置",
+        "字号",
+        "分享到",
+        "相关新闻",
+        "热门推荐",
+        "网友评论",
+        "版权所有",
+        "京ICP备",
+    ):
+        assert drop not in text, drop
