@@ -11,9 +11,10 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import FeederError, SeedError
+from .ingest import read_document
 from .model import SeedFile
 from .normalize import entry_meta, render
-from .pipeline import SeedDirError, _cleaner, read_document
+from .pipeline import SeedDirError, _cleaner
 from .scan import scan
 
 

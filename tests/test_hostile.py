@@ -769,6 +769,7 @@ class _GrowingFile:
 def test_file_growing_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import builtins
 
+    import feeder.ingest as ingest
     import feeder.pipeline as pipeline
 
     seeds = tmp_path / "seeds"
@@ -782,12 +783,12 @@ def test_file_growing_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             return _GrowingFile(growing)
         return builtins.open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "open", fake_open, raising=False)
+    monkeypatch.setattr(ingest, "open", fake_open, raising=False)
     result = pipeline.build(_settings(tmp_path))
     reasons = {s.path: s.reason for s in result.skipped}
     assert "changed while being read" in reasons["growing.md"]
     assert result.entries == 1
-    monkeypatch.delattr(pipeline, "open")
+    monkeypatch.delattr(ingest, "open")
     result = pipeline.build(_settings(tmp_path))  # retried at the next build, complete
     assert result.entries == 2 and result.skipped == ()
     data = (tmp_path / "public" / "feed.atom").read_bytes()

@@ -1,0 +1,137 @@
+"""Reading seeds: the files that changed → the rows the state keeps.
+
+Every changed seed is read once, split, and normalized into its entry's
+metadata (the cheap part of an entry); the content is rendered later, and
+only for entries that reach a feed. Many seeds are parsed in worker
+processes, in chunks, so a cold build of a large directory uses every core.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from .config import Settings
+from .errors import SeedError
+from .feedfilter import with_text
+from .model import Document, SeedFile
+from .scan import SeedStat
+from .state import SeedRecord, SeedRow, seed_record
+
+log = logging.getLogger(__name__)
+
+#: Seeds larger than this are skipped unread (a scraped article is a few hundred KB at most).
+MAX_SEED_BYTES = 64 * 1024 * 1024
+#: Parse in worker processes from this many changed seeds on (starting the
+#: workers costs about as much as parsing this many in the calling process).
+PARALLEL_FROM = 1500
+#: Seeds handed to a worker at a time, and rows stored per ``executemany``.
+CHUNK = 128
+
+#: ``progress(done, total)``: called while the changed seeds are parsed.
+Progress = Callable[[int, int], None]
+
+
+class _Parsed(NamedTuple):
+    """What a worker sends back: small and flat, cheap to pickle."""
+
+    rel: str
+    record: SeedRecord | None  #: the row to store; None when retried at the next build
+    error: str | None
+    transient: bool
+    warnings: tuple[str, ...]
+
+
+def read_document(seed: SeedFile) -> Document:
+    """Read and parse one seed, refusing files that change while being read."""
+    return _read_document(seed.rel, seed.path)
+
+
+def _read_document(rel: str, path: str | Path) -> Document:
+    try:
+        with open(path, "rb") as f:
+            before = os.fstat(f.fileno())
+            if before.st_size > MAX_SEED_BYTES:
+                raise SeedError(rel, f"file too large ({before.st_size >> 20} MiB)")
+            # One byte more than the size says: a file still growing is caught,
+            # and no buffer larger than the file is ever allocated.
+            data = f.read(before.st_size + 1)
+            after = os.fstat(f.fileno())
+    except FileNotFoundError as e:
+        raise SeedError(rel, "file vanished before it could be read", transient=True) from e
+    except IsADirectoryError as e:
+        raise SeedError(rel, "is a directory") from e
+    except OSError as e:
+        raise SeedError(rel, f"cannot read: {e.strerror or e}", transient=True) from e
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(
+        data
+    ) != after.st_size:
+        raise SeedError(rel, "file changed while being read", transient=True)
+    from .parse import parse_bytes
+
+    return parse_bytes(data, rel)
+
+
+def _parse_one(stat: SeedStat, settings: Settings) -> _Parsed:
+    from .normalize import entry_meta
+
+    rel, path, size, mtime_ns = stat
+    row = SeedRow(rel, size, mtime_ns)
+    try:
+        doc = _read_document(rel, path)
+        meta = entry_meta(doc, settings=settings, mtime=mtime_ns / 1e9)
+        meta = with_text(meta, doc.body, settings.feeds)
+    except SeedError as e:
+        record = None if e.transient else seed_record(row, meta=None, error=e.reason)
+        return _Parsed(rel, record, e.reason, e.transient, ())
+    except Exception as e:  # a bug must not take the whole feed down
+        log.debug("%s: unexpected error", rel, exc_info=True)
+        error = f"internal error: {type(e).__name__}: {e}"
+        return _Parsed(rel, seed_record(row, meta=None, error=error), error, False, ())
+    return _Parsed(rel, seed_record(row, meta=meta, error=None), None, False, meta.warnings)
+
+
+def _parse_chunk(stats: list[SeedStat], settings: Settings) -> list[_Parsed]:
+    return [_parse_one(stat, settings) for stat in stats]
+
+
+def parse_seeds(
+    seeds: list[SeedStat], settings: Settings, progress: Progress | None = None
+) -> Iterator[_Parsed]:
+    """Parse ``seeds`` (in worker processes when there are many), in order."""
+    total = len(seeds)
+    if progress:
+        progress(0, total)
+    workers = min(os.cpu_count() or 1, 4)
+    if total < PARALLEL_FROM or workers < 2:
+        for done, seed in enumerate(seeds, 1):
+            yield _parse_one(seed, settings)
+            if progress and (done % CHUNK == 0 or done == total):
+                progress(done, total)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # forkserver: the daemon is multi-threaded, and fork() from a threaded
+    # process can inherit a lock held by another thread. The server imports
+    # the parsing stack once; the workers it forks start with it loaded.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["feeder.ingest", "feeder.parse", "feeder.normalize"])
+    chunks = [seeds[i : i + CHUNK] for i in range(0, total, CHUNK)]
+    done = 0
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        parsed = pool.map(_parse_chunk, chunks, [settings] * len(chunks))
+        _warm_render_stack()  # while the workers parse (this process would only wait)
+        for results in parsed:
+            yield from results
+            done += len(results)
+            if progress:
+                progress(done, total)
+
+
+def _warm_render_stack() -> None:
+    """Import what rendering and writing the feed need (a few hundred ms)."""
+    from . import atom, clean, normalize, render  # noqa: F401
