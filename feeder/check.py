@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config import Settings
+from .content import make_cleaner
 from .errors import FeederError, SeedError
 from .ingest import read_document
 from .model import SeedFile
 from .normalize import entry_meta, render
-from .pipeline import SeedDirError, _cleaner
+from .pipeline import SeedDirError
 from .scan import scan
 
 
@@ -24,7 +25,7 @@ def check_seeds(settings: Settings) -> dict[str, tuple[str, ...]]:
         found = scan(settings.seeds)
     except OSError as e:
         raise SeedDirError(f"{settings.seeds}: seed directory unusable: {e.strerror or e}") from e
-    cleaner, _ = _cleaner(settings)
+    cleaner, _ = make_cleaner(settings)
     problems: dict[str, tuple[str, ...]] = {rel: (reason,) for rel, reason in found.refused}
     for seed in found.seeds:
         try:

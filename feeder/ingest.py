@@ -20,6 +20,7 @@ from .feedfilter import with_text
 from .model import Document, SeedFile
 from .scan import SeedStat
 from .state import SeedRecord, SeedRow, seed_record
+from .workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -99,39 +100,36 @@ def _parse_chunk(stats: list[SeedStat], settings: Settings) -> list[_Parsed]:
 
 
 def parse_seeds(
-    seeds: list[SeedStat], settings: Settings, progress: Progress | None = None
+    seeds: list[SeedStat],
+    settings: Settings,
+    progress: Progress | None = None,
+    workers: Workers | None = None,
 ) -> Iterator[_Parsed]:
-    """Parse ``seeds`` (in worker processes when there are many), in order."""
+    """Parse ``seeds`` (in ``workers`` when there are many), in order.
+
+    Once the parse chunks are queued, each worker is also asked to import the
+    render stack, so rendering in the same workers starts warm.
+    """
     total = len(seeds)
     if progress:
         progress(0, total)
-    workers = min(os.cpu_count() or 1, 4)
-    if total < PARALLEL_FROM or workers < 2:
+    if total < PARALLEL_FROM or workers is None or not workers.parallel:
         for done, seed in enumerate(seeds, 1):
             yield _parse_one(seed, settings)
             if progress and (done % CHUNK == 0 or done == total):
                 progress(done, total)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from .content import warm
 
-    # forkserver: the daemon is multi-threaded, and fork() from a threaded
-    # process can inherit a lock held by another thread. The server imports
-    # the parsing stack once; the workers it forks start with it loaded.
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["feeder.ingest", "feeder.parse", "feeder.normalize"])
+    pool = workers.pool()
     chunks = [seeds[i : i + CHUNK] for i in range(0, total, CHUNK)]
+    parsed = pool.map(_parse_chunk, chunks, [settings] * len(chunks))
+    for _ in range(workers.size):
+        pool.submit(warm)
+    from . import atom  # noqa: F401 - the feed writer, while the workers parse
     done = 0
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        parsed = pool.map(_parse_chunk, chunks, [settings] * len(chunks))
-        _warm_render_stack()  # while the workers parse (this process would only wait)
-        for results in parsed:
-            yield from results
-            done += len(results)
-            if progress:
-                progress(done, total)
-
-
-def _warm_render_stack() -> None:
-    """Import what rendering and writing the feed need (a few hundred ms)."""
-    from . import atom, clean, normalize, render  # noqa: F401
+    for results in parsed:
+        yield from results
+        done += len(results)
+        if progress:
+            progress(done, total)

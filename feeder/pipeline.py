@@ -16,24 +16,31 @@ import logging
 import pickle
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from . import __version__
 from . import feeds as more_feeds
 from .config import Settings, fingerprint
-from .errors import FeederError, OutputError, SeedError, StateError
+from .content import make_cleaner, render_entry, render_task
+from .errors import FeederError, OutputError, StateError
 from .fsutil import atomic_write, file_signature, remove_stale_temps
-from .ingest import CHUNK, Progress, parse_seeds, read_document
+from .ingest import CHUNK, Progress, parse_seeds
 from .lock import build_lock
 from .model import BuildResult, Entry, EntryMeta, Rendered, SeedFile, Skipped
 from .scan import ScanResult, SeedStat, scan
 from .state import DB_NAME, SeedRecord, State
+from .workers import Workers
 
 # The parsing stack (yaml, markdown, nh3, bs4, ...) is imported where it is
 # used (see feeder.ingest): a poll that finds nothing changed never loads it.
 
 log = logging.getLogger(__name__)
+
+#: Entries to render in the workers the parse started (fewer: in this process).
+RENDER_IN_WORKERS_FROM = 8
+#: Entries to render that are worth starting workers for.
+START_WORKERS_TO_RENDER = 400
 
 #: SQLite errors that say the disk, not the state, is the problem (no rebuild).
 _STATE_IO_ERRORS = frozenset(
@@ -52,27 +59,6 @@ _STATE_IO_ERRORS = frozenset(
 
 class SeedDirError(FeederError):
     """The seed directory is missing or cannot be listed."""
-
-
-def _cleaner(settings: Settings) -> tuple[Callable[[str, EntryMeta], str], str]:
-    """The cleaning stage and the digest of its rules (part of the cache key).
-
-    The rules alone are loaded here; the cleaner itself (and BeautifulSoup,
-    100 ms of imports) only when an entry is actually rendered, so a build
-    whose entries are all cached never pays for it.
-    """
-    from .sites import load_rules
-
-    rules = load_rules(settings.sites_dir)
-
-    def clean(html: str, meta: EntryMeta) -> str:
-        from .clean import clean_html
-
-        return clean_html(
-            html, url=meta.link, title=meta.title, source=meta.source, rules=rules
-        ).html
-
-    return clean, rules.digest
 
 
 def _render_key(meta: EntryMeta, context: str) -> str:
@@ -128,7 +114,7 @@ def _build_in_state(
     start: float,
     progress: Progress | None = None,
 ) -> BuildResult:
-    with State.open(settings.resolved_state_dir) as st:
+    with State.open(settings.resolved_state_dir) as st, Workers() as workers:
         try:
             st.begin()
             result = _build(
@@ -138,6 +124,7 @@ def _build_in_state(
                 full=full,
                 start=start,
                 progress=progress,
+                workers=workers,
             )
             st.commit()
         except BaseException:
@@ -154,6 +141,7 @@ def _build(
     full: bool,
     start: float,
     progress: Progress | None = None,
+    workers: Workers | None = None,
 ) -> BuildResult:
     try:
         found = scan(settings.seeds)
@@ -226,7 +214,7 @@ def _build(
     st.forget(removed)
     transient: list[Skipped] = []
     records: list[SeedRecord] = []
-    for parsed in parse_seeds(changed, settings, progress):
+    for parsed in parse_seeds(changed, settings, progress, workers):
         if parsed.transient or parsed.record is None:
             transient.append(Skipped(parsed.rel, parsed.error or "retry"))
             continue
@@ -245,7 +233,7 @@ def _build(
     current = found.by_rel()
     plan = more_feeds.plan(st, settings)  # None without [[feeds]] / [per_source]
     extra = plan.metas if plan else ()
-    entries, rendered = _render_published(st, settings, current, extra)
+    entries, rendered = _render_published(st, settings, current, extra, workers)
     split = len(entries) - len(extra)
     entries, more = entries[:split], entries[split:]
     from .atom import render_feed
@@ -278,56 +266,49 @@ def _render_published(
     settings: Settings,
     current: Mapping[str, SeedFile],
     extra: Sequence[EntryMeta] = (),
+    workers: Workers | None = None,
 ) -> tuple[list[Entry], int]:
     """Render (or take from the cache) every entry that goes into the feed.
 
     ``extra`` are the entries of the other feeds (:mod:`feeder.feeds`): they
     are rendered and kept in the cache too, and returned after the feed's own.
+    Many entries to render, or workers already started by the parse, and the
+    rendering happens in the workers.
     """
-    metas = st.published(settings.max_entries)
-    cleaner: Callable[[str, EntryMeta], str] | None = None
-    context = ""
-    entries: list[Entry] = []
-    keys: list[str] = []
-    rendered = 0
-    for meta in [*metas, *extra]:
-        if cleaner is None:
-            cleaner, rules_digest = _cleaner(settings)
-            context = f"{fingerprint(settings)}|{rules_digest}|{__version__}"
-        key = _render_key(meta, context)
-        cached = st.rendered(key)
-        if cached is None:
-            cached = _render_one(meta, settings, current, cleaner)
-            st.store_rendered(key, cached)
-            rendered += 1
-        keys.append(key)
-        entries.append(Entry(meta, cached))
+    metas = [*st.published(settings.max_entries), *extra]
+    if not metas:
+        st.keep_rendered(())
+        return [], 0
+    cleaner, rules_digest = make_cleaner(settings)
+    context = f"{fingerprint(settings)}|{rules_digest}|{__version__}"
+    keys = [_render_key(meta, context) for meta in metas]
+    found = [st.rendered(key) for key in keys]
+    todo = [i for i, cached in enumerate(found) if cached is None]
+    results: Iterable[Rendered]
+    if (
+        workers is not None
+        and workers.parallel
+        and (
+            (workers.started and len(todo) >= RENDER_IN_WORKERS_FROM)
+            or len(todo) >= START_WORKERS_TO_RENDER
+        )
+    ):
+        results = workers.pool().map(
+            render_task,
+            [metas[i] for i in todo],
+            [current.get(metas[i].rel) for i in todo],
+            [settings] * len(todo),
+        )
+    else:
+        results = (
+            render_entry(metas[i], current.get(metas[i].rel), settings, cleaner) for i in todo
+        )
+    for i, value in zip(todo, results, strict=True):
+        st.store_rendered(keys[i], value)
+        found[i] = value
     st.keep_rendered(keys)
-    return entries, rendered
-
-
-def _render_one(
-    meta: EntryMeta,
-    settings: Settings,
-    current: Mapping[str, SeedFile],
-    cleaner: Callable[[str, EntryMeta], str],
-) -> Rendered:
-    from .normalize import render
-
-    seed = current.get(meta.rel)
-    try:
-        if seed is None:
-            raise SeedError(meta.rel, "file vanished", transient=True)
-        doc = read_document(seed)
-        if doc.digest != meta.digest:
-            raise SeedError(meta.rel, "file changed since it was scanned", transient=True)
-        return render(doc, meta, settings=settings, clean=cleaner)
-    except Exception as e:  # the entry stays, with a pointer to the original
-        log.warning("%s: content not rendered (%s); linking to the original", meta.rel, e)
-        from html import escape
-
-        link = f'<p><a href="{escape(meta.link)}">Read the original article</a></p>'
-        return Rendered(content=link if meta.link else "<p>(content unavailable)</p>", summary="")
+    entries = [Entry(meta, value) for meta, value in zip(metas, found, strict=True) if value]
+    return entries, len(todo)
 
 
 def _write_pages(

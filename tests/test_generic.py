@@ -7,9 +7,9 @@ from pathlib import Path
 from lxml import html
 
 from feeder.config import Settings
+from feeder.content import make_cleaner
 from feeder.normalize import entry_meta, render
 from feeder.parse import parse_bytes
-from feeder.pipeline import _cleaner
 
 FIXTURES = Path(__file__).parent / "fixtures" / "clean"
 PAGE = FIXTURES / "generic_engineering_blog.md"
@@ -20,7 +20,7 @@ def _text(page: Path = PAGE) -> str:
     doc = parse_bytes(page.read_bytes(), page.name)
     settings = Settings()
     meta = entry_meta(doc, settings=settings, mtime=0)
-    clean, _ = _cleaner(settings)
+    clean, _ = make_cleaner(settings)
     content = render(doc, meta, settings=settings, clean=clean).content
     return " ".join(html.fragment_fromstring(content, create_parent="div").text_content().split())
 

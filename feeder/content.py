@@ -1,0 +1,80 @@
+"""The expensive stage: the content of entries that reach a feed.
+
+An entry's seed is read again (bodies are never kept in memory or in the
+state), rendered, cleaned and sanitized. A seed that cannot be rendered any
+more keeps its entry, with a link to the original instead of its text. The
+same functions run in the calling process or in a build's worker processes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from html import escape
+
+from .config import Settings
+from .errors import SeedError
+from .ingest import read_document
+from .model import EntryMeta, Rendered, SeedFile
+
+log = logging.getLogger(__name__)
+
+Cleaner = Callable[[str, EntryMeta], str]
+
+
+def make_cleaner(settings: Settings) -> tuple[Cleaner, str]:
+    """The cleaning stage and the digest of its rules (part of the cache key).
+
+    The rules alone are loaded here; the cleaner itself (and BeautifulSoup,
+    100 ms of imports) only when an entry is actually rendered, so a build
+    whose entries are all cached never pays for it.
+    """
+    from .sites import load_rules
+
+    rules = load_rules(settings.sites_dir)
+
+    def clean(html: str, meta: EntryMeta) -> str:
+        from .clean import clean_html
+
+        return clean_html(
+            html, url=meta.link, title=meta.title, source=meta.source, rules=rules
+        ).html
+
+    return clean, rules.digest
+
+
+def render_entry(
+    meta: EntryMeta, seed: SeedFile | None, settings: Settings, cleaner: Cleaner
+) -> Rendered:
+    """Render ``meta``'s seed; on any failure, a link to the original."""
+    from .normalize import render
+
+    try:
+        if seed is None:
+            raise SeedError(meta.rel, "file vanished", transient=True)
+        doc = read_document(seed)
+        if doc.digest != meta.digest:
+            raise SeedError(meta.rel, "file changed since it was scanned", transient=True)
+        return render(doc, meta, settings=settings, clean=cleaner)
+    except Exception as e:  # the entry stays, with a pointer to the original
+        log.warning("%s: content not rendered (%s); linking to the original", meta.rel, e)
+        link = f'<p><a href="{escape(meta.link)}">Read the original article</a></p>'
+        return Rendered(content=link if meta.link else "<p>(content unavailable)</p>", summary="")
+
+
+#: A worker's cleaners, by rules directory: the rules are loaded once per process.
+_CLEANERS: dict[str, Cleaner] = {}
+
+
+def render_task(meta: EntryMeta, seed: SeedFile | None, settings: Settings) -> Rendered:
+    """:func:`render_entry` in a worker process."""
+    key = str(settings.sites_dir)
+    cleaner = _CLEANERS.get(key)
+    if cleaner is None:
+        cleaner = _CLEANERS[key] = make_cleaner(settings)[0]
+    return render_entry(meta, seed, settings, cleaner)
+
+
+def warm() -> None:
+    """Import what rendering needs (a few hundred ms), ahead of the first entry."""
+    from . import clean, normalize, render  # noqa: F401
