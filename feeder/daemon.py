@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 __all__ = ["configure_logging", "run", "trigger"]
 
 JOB_ID = "poll"
+#: A one-off poll for seeds that were still being written at the last one.
+SETTLE_JOB_ID = "settled"
 #: How long a stop waits for a running build before abandoning it. Abandoning
 #: is safe: every published file is replaced atomically, and the kernel drops
 #: the build lock with the process.
@@ -103,7 +105,9 @@ class Daemon:
         try:
             reason = "poll" if self._polled else "start"
             self._polled = True
-            self.build(settle_seconds=self.settings.settle_seconds, reason=reason)
+            result = self.build(settle_seconds=self.settings.settle_seconds, reason=reason)
+            if result.deferred:
+                self._recheck_settled()
         except _Stopping:
             pass
         except FeederError as e:
@@ -111,6 +115,25 @@ class Daemon:
         except Exception as e:  # the daemon must outlive any bug in one build
             self._failed(f"{type(e).__name__}: {e}")
             log.debug("traceback of the failed build", exc_info=True)
+
+    def _recheck_settled(self) -> None:
+        """Poll again once seeds still being written have settled, not a whole interval later.
+
+        A seed dropped just before a poll would otherwise wait for the next one:
+        with this, a new seed is in the feed within ``interval + settle_seconds``.
+        """
+        delay = self.settings.settle_seconds + 0.1
+        if delay >= self.settings.interval:
+            return  # the next regular poll comes first
+        with contextlib.suppress(Exception):  # a stopping scheduler refuses new jobs
+            self.scheduler.add_job(
+                self.poll,
+                "date",
+                id=SETTLE_JOB_ID,
+                replace_existing=True,
+                run_date=datetime.now(UTC) + timedelta(seconds=delay),
+                misfire_grace_time=None,
+            )
 
     def _failed(self, message: str) -> None:
         self._failures += 1

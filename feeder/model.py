@@ -116,6 +116,8 @@ class BuildResult:
     #: entries rendered in this build (cached ones are not counted)
     rendered: int = 0
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    #: seeds modified too recently (``settle_seconds``): read at a later build
+    deferred: int = 0
     #: The ``[[feeds]]`` and per-source feeds (empty without any).
     feeds: tuple[FeedReport, ...] = ()
 
@@ -129,5 +131,6 @@ class BuildResult:
             "duration_s": round(self.duration_s, 4),
             "parsed": self.parsed,
             "rendered": self.rendered,
+            "deferred": self.deferred,
             "feeds": [f.to_json() for f in self.feeds],
         }

@@ -207,6 +207,7 @@ def _build(
             entries=int(st.get("entries") or 0),
             changed=False,
             skipped=_skipped(st, found.refused, deferred, ()),
+            deferred=len(deferred),
             duration_s=time.perf_counter() - start,
             feeds=more_feeds.last_reports(st),
         )
@@ -254,6 +255,7 @@ def _build(
         entries=len(entries),
         changed=wrote,
         skipped=_skipped(st, found.refused, deferred, transient, store=True),
+        deferred=len(deferred),
         duration_s=time.perf_counter() - start,
         parsed=len(changed),
         rendered=rendered,

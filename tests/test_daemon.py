@@ -190,3 +190,16 @@ def test_no_serve_builds_without_listening(tmp_path: Path) -> None:
         assert _titles(d) == ["Unserved article"]
         code, _ = d.stop()
         assert code == 0
+
+
+def test_a_seed_still_being_written_is_read_once_it_settles(tmp_path: Path) -> None:
+    # A long interval: only the follow-up poll can publish the seed this soon.
+    with running(tmp_path, [], interval=60.0, settle=1.0) as d:
+        d.wait_builds(1)
+        write_seed(d.seeds, "fresh.md", "Fresh article")
+        os.utime(d.seeds / "fresh.md")  # modified just now: the next poll must defer it
+        d.trigger()  # a trigger does not wait for seeds to settle: it publishes at once
+        assert "Fresh article" in _titles(d)
+        write_seed(d.seeds, "late.md", "Late article", date="2024-05-04")
+        os.kill(d.proc.pid, signal.SIGHUP)  # reload = a poll now, which defers late.md
+        wait_for(lambda: "Late article" in _titles(d), timeout=1.0 + 5, what="the settled seed")
