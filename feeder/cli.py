@@ -40,21 +40,22 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR")
 
 
-def _nonneg(text: str) -> int:
+def _number(text: str, kind: type[int] | type[float]) -> float:
     try:
-        value = int(text)
+        return kind(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from e
+
+
+def _nonneg(text: str) -> int:
+    value = int(_number(text, int))
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 (all) or more")
     return value
 
 
 def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from e
+    value = _number(text, float)
     if value <= 0:
         raise argparse.ArgumentTypeError("must be more than 0")
     return value

@@ -13,7 +13,7 @@ import html
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -164,6 +164,25 @@ def _first_heading(body: str) -> str:
     return fold(_TAG.sub("", m.group(1))) if m else ""
 
 
+def _date_field(
+    meta: Mapping[str, Any],
+    field: str,
+    tz: tzinfo,
+    warn: Callable[[str], None],
+    *,
+    fallback_note: str,
+) -> datetime | None:
+    """The date of ``field`` (any alias), or None with a warning when it is unreadable."""
+    key, raw = _pick(meta, field)
+    if key is None:
+        return None
+    try:
+        return parse_date(raw, tz=tz)[0]
+    except DateError as e:
+        warn(f"{key}: {e}{fallback_note}")
+        return None
+
+
 def entry_meta(doc: Document, *, settings: Settings, mtime: float) -> EntryMeta:
     """The metadata of ``doc`` as an entry, or :class:`SeedError` if it has none.
 
@@ -203,21 +222,9 @@ def entry_meta(doc: Document, *, settings: Settings, mtime: float) -> EntryMeta:
 
     tz = settings.tz_for_host(site)
     fallback = datetime.fromtimestamp(mtime, tz=UTC)
-    fetched: datetime | None = None
-    key, raw_fetch = _pick(meta, "fetch_date")
-    if key is not None:
-        try:
-            fetched = parse_date(raw_fetch, tz=tz)[0]
-        except DateError as e:
-            warn(f"{key}: {e}")
-    published: datetime | None = None
-    key, raw_date = _pick(meta, "date")
-    if key is not None:
-        try:
-            published = parse_date(raw_date, tz=tz)[0]
-        except DateError as e:
-            warn(f"{key}: {e}; used the fetch date")
-    else:
+    fetched = _date_field(meta, "fetch_date", tz, warn, fallback_note="")
+    published = _date_field(meta, "date", tz, warn, fallback_note="; used the fetch date")
+    if _pick(meta, "date")[0] is None:
         warn("no date: used the fetch date")
     limit = (fetched or fallback) + FUTURE_SLACK
     if published is not None and published > limit:
