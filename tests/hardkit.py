@@ -70,6 +70,22 @@ def build(
     return report, proc.stderr
 
 
+def settings_for(root: Path) -> Any:
+    """In-process settings: ``root``/seeds → ``root``/public/feed.atom, every entry."""
+    from feeder.config import load_settings
+
+    return load_settings(
+        None,
+        overrides={
+            "seeds": root / "seeds",
+            "output": root / "public" / "feed.atom",
+            "state_dir": root / "state",
+            "max_entries": 0,
+        },
+        use_default_config=False,
+    )
+
+
 def require_schema() -> Path:
     if not SCHEMA.is_file():
         pytest.skip(f"RFC 4287 RELAX NG schema not found at {SCHEMA} (../shared is not in a clone)")

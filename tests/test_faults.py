@@ -25,7 +25,16 @@ from typing import Any
 
 import pytest
 from daemonkit import DaemonProc, feed_titles, http_get, wait_for, write_seed
-from hardkit import REPO, assert_schema_valid, build, entries, feeder, feeder_env, relaxng
+from hardkit import (
+    REPO,
+    assert_schema_valid,
+    build,
+    entries,
+    feeder,
+    feeder_env,
+    relaxng,
+    settings_for,
+)
 from lxml import etree
 
 TESTS = Path(__file__).resolve().parent
@@ -63,18 +72,8 @@ def feed_version(data: bytes) -> tuple[int, int]:
 def _child_loop(root: Path, first: int) -> None:
     """In a forked child: bump the counter seed and build, for ever."""
     from feeder import pipeline
-    from feeder.config import load_settings
 
-    settings = load_settings(
-        None,
-        overrides={
-            "seeds": root / "seeds",
-            "output": root / "public" / "feed.atom",
-            "state_dir": root / "state",
-            "max_entries": 0,
-        },
-        use_default_config=False,
-    )
+    settings = settings_for(root)
     progress = os.open(root / "progress", os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     k = first
     while True:

@@ -26,6 +26,7 @@ from hardkit import (
     entries,
     jing_valid,
     link_of,
+    settings_for,
     text_of,
     unsafe_markup,
 )
@@ -701,21 +702,6 @@ def test_xss_index_page_is_safe(xss: dict[str, Any]) -> None:
 # -- files that change under the build ----------------------------------------
 
 
-def _settings(root: Path) -> Any:
-    from feeder.config import load_settings
-
-    return load_settings(
-        None,
-        overrides={
-            "seeds": root / "seeds",
-            "output": root / "public" / "feed.atom",
-            "state_dir": root / "state",
-            "max_entries": 0,
-        },
-        use_default_config=False,
-    )
-
-
 def test_file_vanishing_between_scan_and_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -733,12 +719,12 @@ def test_file_vanishing_between_scan_and_read(
         return found
 
     monkeypatch.setattr(pipeline, "scan", scan_then_delete)
-    result = pipeline.build(_settings(tmp_path))
+    result = pipeline.build(settings_for(tmp_path))
     assert result.entries == 1
     reasons = {s.path: s.reason for s in result.skipped}
     assert "vanished" in reasons["goes.md"]
     monkeypatch.setattr(pipeline, "scan", real_scan)
-    result = pipeline.build(_settings(tmp_path))  # the next build: it is simply gone
+    result = pipeline.build(settings_for(tmp_path))  # the next build: it is simply gone
     assert result.entries == 1 and result.skipped == ()
     assert_schema_valid((tmp_path / "public" / "feed.atom").read_bytes())
 
@@ -784,12 +770,12 @@ def test_file_growing_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         return builtins.open(path, mode, *args, **kwargs)
 
     monkeypatch.setattr(ingest, "open", fake_open, raising=False)
-    result = pipeline.build(_settings(tmp_path))
+    result = pipeline.build(settings_for(tmp_path))
     reasons = {s.path: s.reason for s in result.skipped}
     assert "changed while being read" in reasons["growing.md"]
     assert result.entries == 1
     monkeypatch.delattr(ingest, "open")
-    result = pipeline.build(_settings(tmp_path))  # retried at the next build, complete
+    result = pipeline.build(settings_for(tmp_path))  # retried at the next build, complete
     assert result.entries == 2 and result.skipped == ()
     data = (tmp_path / "public" / "feed.atom").read_bytes()
     assert b"more text appended by the crawler" in data
