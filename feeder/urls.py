@@ -8,6 +8,7 @@ remaining parameters sorted. A WeChat article is identified by ``__biz``,
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from functools import lru_cache
@@ -66,6 +67,15 @@ _WECHAT_KEYS = ("__biz", "mid", "idx", "sn")
 #: What an IRI cannot hold literally (RFC 3987): controls, space and ``<>"{}|\^```.
 _NOT_IRI = re.compile(r'[\x00-\x20\x7f<>"{}|\\^`]')
 _PCT = re.compile(r"%[0-9a-fA-F]{2}")
+#: Urls :func:`canonical` leaves as they are (a ``/`` added for an empty path):
+#: lower-case scheme and host, no port, user, query, fragment or escapes, and
+#: a path of characters that need no quoting.
+_ALREADY_CANONICAL = re.compile(
+    r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?:/[A-Za-z0-9/._~!$&'()*+,;=:@-]*)?"
+)
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
+#: ``http(s)://host`` with a plain host (no user, port or escapes), then the end or ``/?#``.
+_PLAIN_AUTHORITY = re.compile(r"(https?)://([A-Za-z0-9.-]+)(?=[/?#]|\Z)", re.IGNORECASE)
 
 
 class URLError(ValueError):
@@ -100,6 +110,8 @@ def _tracking(name: str) -> bool:
 
 def canonical(url: str) -> str:
     """The canonical form of an absolute http(s) url (see module doc)."""
+    if _ALREADY_CANONICAL.fullmatch(url):
+        return url if url.count("/") > 2 else url + "/"
     parts = urlsplit(check_url(url))
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
@@ -133,8 +145,16 @@ def _normalize_pct(path: str) -> str:
 
 
 def entry_id(canonical_url: str) -> str:
-    """A permanent, ASCII, validator-accepted id: a name-based (SHA-1) ``urn:uuid:``."""
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, canonical_url)}"
+    """A permanent, ASCII, validator-accepted id: a name-based (SHA-1) ``urn:uuid:``.
+
+    This is ``uuid.uuid5(uuid.NAMESPACE_URL, canonical_url)``, spelled out
+    (it runs for every seed; the UUID object costs more than the hash).
+    """
+    digest = bytearray(hashlib.sha1(_URL_NAMESPACE + canonical_url.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @lru_cache(maxsize=4096)  # a feed has few sources and one authority
@@ -145,11 +165,18 @@ def tag_uri(authority: str, date: str, specific: str) -> str:
 
 def origin(url: str) -> str:
     """``scheme://host/`` of an absolute url."""
+    m = _PLAIN_AUTHORITY.match(url)
+    if m:
+        return f"{m.group(1).lower()}://{m.group(2).lower()}/"
     parts = urlsplit(url)
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), "/", "", ""))
 
 
 def host(url: str) -> str:
+    """The host of ``url``, lower-cased ("" when it has none)."""
+    m = _PLAIN_AUTHORITY.match(url)
+    if m:
+        return m.group(2).lower()
     try:
         return (urlsplit(url).hostname or "").lower()
     except ValueError:

@@ -2,18 +2,23 @@
 
 :func:`feeder.parse.split_front_matter` slices the text instead of splitting
 it into lines, and :func:`feeder.parse.read_front_matter` reads plain
-``key: value`` front matter without YAML; both are checked here against the
-straightforward readings on generated input.
+``key: value`` front matter without YAML, :func:`feeder.urls.canonical` and
+:func:`feeder.dates.parse_date` take the common shapes by one pattern, and
+:func:`feeder.urls.entry_id` hashes without the ``uuid`` module: each is
+checked here against the straightforward reading on generated input.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from feeder import parse
+from feeder import dates, parse, urls
 
 _KEYS = st.sampled_from(
     ["title", "url", "source", "date", "Title", "page-title", "yes", "on", "x_1", "_k"]
@@ -78,6 +83,8 @@ def _general(front: str) -> dict[str, Any]:
 @example(["title: 勒索软件 #3", "url: https://x.example/a", "date: 2024-05-14 12:30:26"])
 @example(["title: a", "Title: b"])
 @example(["on: x"])
+@example(["title: Part 2: the end", "url: https://x.example/a", "date: 2024-05-14"])
+@example(["title: a: b", "tags: [x]"])
 def test_plain_front_matter_reads_like_yaml(lines: list[str]) -> None:
     front = "\n".join(lines)
     fast = parse._plain_front_matter(front)
@@ -91,7 +98,23 @@ def _split_general(text: str) -> tuple[str | None, str, str | None]:
 
 
 _TEXT_LINES = st.lists(
-    st.sampled_from(["---", "--- ", "...", "", "  ", "\u2028", "a: b", "- x", "body", "---x"]),
+    st.sampled_from(
+        [
+            "---",
+            "--- ",
+            "---\t",
+            "...",
+            "... ",
+            "",
+            "  ",
+            "\u2028",
+            "\x0b",
+            "a: b",
+            "- x",
+            "body",
+            "---x",
+        ]
+    ),
     max_size=8,
 )
 
@@ -108,3 +131,114 @@ def test_control_byte_count_unchanged() -> None:
     assert len(data) - len(data.translate(None, parse._CONTROL_BYTES)) == len(
         parse._CONTROL.findall(data)
     )
+
+
+_NEVER = re.compile(r"(?!)")
+
+
+def _without_fast_path(module: Any, name: str, call: Any) -> Any:
+    """``call()`` with ``module.name`` (a fast-path pattern) matching nothing."""
+    saved = getattr(module, name)
+    setattr(module, name, _NEVER)
+    try:
+        return call()
+    except Exception as e:  # the same error type and message is expected
+        return (type(e), str(e))
+    finally:
+        setattr(module, name, saved)
+
+
+def _outcome(call: Any) -> Any:
+    try:
+        return call()
+    except Exception as e:
+        return (type(e), str(e))
+
+
+_URL_PARTS = st.sampled_from(
+    [
+        "http",
+        "https",
+        "HTTP",
+        "://",
+        "/",
+        "a",
+        "Z",
+        "0",
+        ".",
+        "-",
+        ":",
+        "@",
+        "%41",
+        "%7e",
+        "?",
+        "#",
+        "=",
+        "&",
+        "!",
+        "'",
+        "(",
+        "~",
+        "_",
+        " ",
+        "中",
+        "x.example",
+        "mp.weixin.qq.com",
+        ":80",
+        ":443",
+    ]
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_URL_PARTS, max_size=10).map("".join))
+@example("https://www.4hou.com/posts/100058")
+@example("http://a.b")
+@example("https://x.example/a/b:c@d!$&'()*+,;=~.-_")
+@example("http://a.b//c")
+@example("https://-x.example/")
+def test_canonical_fast_path_like_general(url: str) -> None:
+    for candidate in (url, "https://x.example/" + url, "http://" + url):
+        fast = _outcome(lambda c=candidate: urls.canonical(c))
+        slow = _without_fast_path(urls, "_ALREADY_CANONICAL", lambda c=candidate: urls.canonical(c))
+        assert fast == slow
+
+
+@given(st.text(max_size=40))
+@example("https://www.4hou.com/posts/100058")
+def test_entry_id_is_uuid5(name: str) -> None:
+    assert urls.entry_id(name) == f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+
+
+_DATE_PARTS = st.sampled_from(
+    [*"0123456789", "-", " ", "T", ":", "٢", "2024", "-02-29", "-13-01", "1989", "\t"]
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_DATE_PARTS, max_size=12).map("".join))
+@example("2024-05-14 12:30:26")
+@example("2024-05-14T12:30:26")
+@example("2024-05-14")
+@example("2023-02-29")
+@example("2024-13-01 10:00:00")
+@example("1989-01-01")
+@example("2024-05-14 24:00:00")
+def test_date_fast_path_like_general(text: str) -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    fast = _outcome(lambda: dates.parse_date(text, tz=tz))
+    assert fast == _without_fast_path(dates, "_PLAIN", lambda: dates.parse_date(text, tz=tz))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_URL_PARTS, max_size=10).map("".join))
+@example("HTTPS://Www.Example.COM/a")
+@example("http://a.b.")
+@example("http://a.b\\c")
+@example("http://a.b\t/c")
+def test_host_and_origin_fast_path_like_general(url: str) -> None:
+    for candidate in (url, "https://" + url, "http://x.example" + url):
+        for fn in (urls.host, urls.origin):
+            fast = _outcome(lambda fn=fn, c=candidate: fn(c))
+            slow = _without_fast_path(urls, "_PLAIN_AUTHORITY", lambda fn=fn, c=candidate: fn(c))
+            assert fast == slow, (fn.__name__, candidate)
