@@ -73,8 +73,3 @@ def render_task(meta: EntryMeta, seed: SeedFile | None, settings: Settings) -> R
     if cleaner is None:
         cleaner = _CLEANERS[key] = make_cleaner(settings)[0]
     return render_entry(meta, seed, settings, cleaner)
-
-
-def warm() -> None:
-    """Import what rendering needs (a few hundred ms), ahead of the first entry."""
-    from . import clean, normalize, render  # noqa: F401

@@ -8,9 +8,13 @@ processes, in chunks, so a cold build of a large directory uses every core.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import stat
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import NamedTuple
 
@@ -53,20 +57,29 @@ def read_document(seed: SeedFile) -> Document:
 
 def _read_document(rel: str, path: str | Path) -> Document:
     try:
-        with open(path, "rb") as f:
-            before = os.fstat(f.fileno())
-            if before.st_size > MAX_SEED_BYTES:
-                raise SeedError(rel, f"file too large ({before.st_size >> 20} MiB)")
-            # One byte more than the size says: a file still growing is caught,
-            # and no buffer larger than the file is ever allocated.
-            data = f.read(before.st_size + 1)
-            after = os.fstat(f.fileno())
+        # O_NONBLOCK: a FIFO swapped in for a seed must not hang the build.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError as e:
         raise SeedError(rel, "file vanished before it could be read", transient=True) from e
     except IsADirectoryError as e:
         raise SeedError(rel, "is a directory") from e
     except OSError as e:
         raise SeedError(rel, f"cannot read: {e.strerror or e}", transient=True) from e
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            kind = "is a directory" if stat.S_ISDIR(before.st_mode) else "not a regular file"
+            raise SeedError(rel, kind)
+        if before.st_size > MAX_SEED_BYTES:
+            raise SeedError(rel, f"file too large ({before.st_size >> 20} MiB)")
+        # One byte more than the size says: a file still growing is caught,
+        # and no buffer larger than the file is ever allocated.
+        data = _read_upto(fd, before.st_size + 1)
+        after = os.fstat(fd)
+    except OSError as e:
+        raise SeedError(rel, f"cannot read: {e.strerror or e}", transient=True) from e
+    finally:
+        os.close(fd)
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(
         data
     ) != after.st_size:
@@ -74,6 +87,20 @@ def _read_document(rel: str, path: str | Path) -> Document:
     from .parse import parse_bytes
 
     return parse_bytes(data, rel)
+
+
+def _read_upto(fd: int, size: int) -> bytes:
+    """Up to ``size`` bytes from ``fd`` (fewer at the end of the file); raw reads, no buffer."""
+    data = os.read(fd, size)
+    if 0 < len(data) < size:  # a short read (network file systems): go on to EOF or size
+        parts = [data]
+        while size > (got := sum(map(len, parts))):
+            more = os.read(fd, size - got)
+            if not more:
+                break
+            parts.append(more)
+        data = b"".join(parts)
+    return data
 
 
 def _parse_one(stat: SeedStat, settings: Settings) -> _Parsed:
@@ -107,8 +134,8 @@ def parse_seeds(
 ) -> Iterator[_Parsed]:
     """Parse ``seeds`` (in ``workers`` when there are many), in order.
 
-    Once the parse chunks are queued, each worker is also asked to import the
-    render stack, so rendering in the same workers starts warm.
+    The workers start with the render stack imported too (see
+    :mod:`feeder.workers`), so rendering in the same workers starts warm.
     """
     total = len(seeds)
     if progress:
@@ -119,17 +146,51 @@ def parse_seeds(
             if progress and (done % CHUNK == 0 or done == total):
                 progress(done, total)
         return
-    from .content import warm
-
-    pool = workers.pool()
-    chunks = [seeds[i : i + CHUNK] for i in range(0, total, CHUNK)]
-    parsed = pool.map(_parse_chunk, chunks, [settings] * len(chunks))
-    for _ in range(workers.size):
-        pool.submit(warm)
-    from . import atom  # noqa: F401 - the feed writer, while the workers parse
     done = 0
-    for results in parsed:
+    for results in _parse_parallel(seeds, settings, workers):
         yield from results
         done += len(results)
         if progress:
             progress(done, total)
+
+
+def _parse_parallel(
+    seeds: list[SeedStat], settings: Settings, workers: Workers
+) -> Iterator[list[_Parsed]]:
+    """The parsed chunks of ``seeds``, in order, parsed by ``workers``.
+
+    Starting the worker processes takes a few hundred milliseconds (their
+    imports); meanwhile this process parses chunks itself, so no core idles
+    while the pool comes up. A helper thread hands the rest to the pool.
+    """
+    chunks = [seeds[i : i + CHUNK] for i in range(0, len(seeds), CHUNK)]
+    slots: list[Future[list[_Parsed]] | list[_Parsed] | None] = [None] * len(chunks)
+    claim = itertools.count()  # next() is atomic: each chunk is claimed once
+    pool_ready = threading.Event()
+    failure: list[BaseException] = []
+
+    def submit_all() -> None:
+        try:
+            pool = workers.pool()
+            while (i := next(claim)) < len(chunks):
+                slots[i] = pool.submit(_parse_chunk, chunks[i], settings)
+                pool_ready.set()  # the first submit returns once the processes run
+        except BaseException as e:  # re-raised in the calling thread
+            failure.append(e)
+        finally:
+            pool_ready.set()
+
+    feeder = threading.Thread(target=submit_all, name="feeder-submit", daemon=True)
+    feeder.start()
+    try:
+        while not pool_ready.is_set() and (i := next(claim)) < len(chunks):
+            slots[i] = _parse_chunk(chunks[i], settings)
+    finally:
+        feeder.join()
+    if failure:
+        raise failure[0]
+    from . import atom  # noqa: F401 - the feed writer, while the workers parse
+
+    for slot in slots:
+        assert slot is not None
+        yield slot if isinstance(slot, list) else slot.result()

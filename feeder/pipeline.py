@@ -25,7 +25,7 @@ from .config import Settings, fingerprint
 from .content import make_cleaner, render_entry, render_task
 from .errors import FeederError, OutputError, StateError
 from .fsutil import atomic_write, file_signature, remove_stale_temps
-from .ingest import CHUNK, Progress, parse_seeds
+from .ingest import CHUNK, PARALLEL_FROM, Progress, parse_seeds
 from .lock import build_lock
 from .model import BuildResult, Entry, EntryMeta, Rendered, SeedFile, Skipped
 from .scan import ScanResult, SeedStat, scan
@@ -143,15 +143,23 @@ def _build(
     progress: Progress | None = None,
     workers: Workers | None = None,
 ) -> BuildResult:
-    try:
-        found = scan(settings.seeds)
-    except OSError as e:
-        raise SeedDirError(f"{settings.seeds}: seed directory unusable: {e.strerror or e}") from e
     fp = f"{__version__}|{fingerprint(settings)}|{settings.feed!r}"
     reset = full or st.get("fingerprint") != fp
     if reset:
         st.reset()
         st.put("fingerprint", fp)
+    # A build that will read every seed starts its workers as soon as the
+    # walk shows there are enough seeds to parse in them: they get ready
+    # (imports included) while the walk goes on.
+    cold = workers is not None and st.is_empty()
+    try:
+        found = scan(
+            settings.seeds,
+            many=PARALLEL_FROM if cold else 0,
+            on_many=workers.prestart if workers is not None and cold else None,
+        )
+    except OSError as e:
+        raise SeedDirError(f"{settings.seeds}: seed directory unusable: {e.strerror or e}") from e
 
     out = settings.output
     # The poll that finds nothing changed: the scan is the one the state was

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
@@ -87,8 +87,12 @@ def is_seed_name(name: str) -> bool:
     return low.endswith(SUFFIXES)
 
 
-def scan(root: Path) -> ScanResult:
-    """Walk ``root`` (raises OSError if it cannot be listed) in a stable order."""
+def scan(root: Path, *, many: int = 0, on_many: Callable[[], None] | None = None) -> ScanResult:
+    """Walk ``root`` (raises OSError if it cannot be listed) in a stable order.
+
+    ``on_many()`` is called once as soon as ``many`` seeds are found, while
+    the walk goes on (a cold build starts its workers then).
+    """
     seeds: list[SeedStat] = []
     refused: list[tuple[str, str]] = []
     real_root = os.path.realpath(root)
@@ -130,6 +134,8 @@ def scan(root: Path) -> ScanResult:
                     stack.append((entry.path, rel + "/"))
             elif stat.S_ISREG(st.st_mode) and is_seed_name(name):
                 seeds.append((rel, entry.path, st.st_size, st.st_mtime_ns))
+                if len(seeds) == many and on_many is not None:
+                    on_many()
     seeds.sort()  # by rel: rels are unique
     return ScanResult(tuple(seeds), tuple(sorted(refused)))
 

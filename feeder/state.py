@@ -57,12 +57,16 @@ class SeedRow:
     mtime_ns: int
 
 
+#: One encoder for every row (``json.dumps`` with options builds one per call).
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def meta_to_json(meta: EntryMeta) -> str:
     # The fields in order, shallow (dataclasses.asdict deep-copies: 10x slower).
     data: dict[str, object] = dict(vars(meta))
     data["published"] = meta.published.isoformat()
     data["updated"] = meta.updated.isoformat()
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _to_json(data)
 
 
 def meta_from_json(text: str) -> EntryMeta:
@@ -159,6 +163,10 @@ class State:
         self.conn.execute("DELETE FROM rendered")
 
     # -- seeds --------------------------------------------------------------
+    def is_empty(self) -> bool:
+        """No seed is known: the next build reads every seed."""
+        return self.conn.execute("SELECT 1 FROM seeds LIMIT 1").fetchone() is None
+
     def signatures(self) -> dict[str, tuple[int, int]]:
         return {
             rel: (size, mtime)

@@ -4,18 +4,28 @@ A cold build of many seeds parses them in worker processes; the same workers
 then render the entries that reach a feed, so both cores serve both stages and
 the processes start once. They come from a ``forkserver``: the daemon is
 multi-threaded, and ``fork()`` from a threaded process can inherit a lock held
-by another thread. The server imports the parsing stack once, so every worker
-starts with it loaded.
+by another thread. The server imports the parsing and rendering stacks once,
+so every worker starts with them loaded; a build that expects to need the
+workers calls :meth:`Workers.prestart` early, and the server does those
+imports while the build scans the seed directory.
 """
 
 from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.context import BaseContext
 from types import TracebackType
 
-#: Modules the forkserver imports before it forks any worker.
-PRELOAD = ["feeder.ingest", "feeder.parse", "feeder.normalize"]
+#: Modules the forkserver imports before it forks any worker: parsing, then rendering.
+PRELOAD = [
+    "feeder.ingest",
+    "feeder.parse",
+    "feeder.normalize",
+    "feeder.content",
+    "feeder.render",
+    "feeder.clean",
+]
 
 
 class Workers:
@@ -34,15 +44,27 @@ class Workers:
     def started(self) -> bool:
         return self._pool is not None
 
+    def prestart(self) -> None:
+        """Start the fork server now (it imports :data:`PRELOAD` meanwhile), if it pays off."""
+        if self.parallel:
+            from multiprocessing import forkserver
+
+            self._context()
+            forkserver.ensure_running()
+
     def pool(self) -> ProcessPoolExecutor:
         """The pool, started on first use."""
         if self._pool is None:
-            import multiprocessing
-
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(PRELOAD)
-            self._pool = ProcessPoolExecutor(max_workers=self.size, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(max_workers=self.size, mp_context=self._context())
         return self._pool
+
+    @staticmethod
+    def _context() -> BaseContext:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(PRELOAD)
+        return ctx
 
     def close(self) -> None:
         if self._pool is not None:

@@ -713,8 +713,8 @@ def test_file_vanishing_between_scan_and_read(
     (seeds / "goes.md").write_text(seed_text("Goes", "https://example.org/goes"))
     real_scan = pipeline.scan
 
-    def scan_then_delete(root: Path) -> Any:
-        found = real_scan(root)
+    def scan_then_delete(root: Path, **kwargs: Any) -> Any:
+        found = real_scan(root, **kwargs)
         (seeds / "goes.md").unlink(missing_ok=True)
         return found
 
@@ -729,32 +729,7 @@ def test_file_vanishing_between_scan_and_read(
     assert_schema_valid((tmp_path / "public" / "feed.atom").read_bytes())
 
 
-class _GrowingFile:
-    """A file object whose file grows on disk while it is being read."""
-
-    def __init__(self, path: Path) -> None:
-        self._f = open(path, "rb")  # noqa: SIM115 - closed in __exit__
-        self._path = path
-
-    def fileno(self) -> int:
-        return self._f.fileno()
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._f.read(n)
-        with open(self._path, "ab") as w:
-            w.write(b"\nmore text appended by the crawler\n")
-        return data
-
-    def __enter__(self) -> _GrowingFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._f.close()
-
-
 def test_file_growing_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import builtins
-
     import feeder.ingest as ingest
     import feeder.pipeline as pipeline
 
@@ -763,18 +738,23 @@ def test_file_growing_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     growing = seeds / "growing.md"
     growing.write_text(seed_text("Growing", "https://example.org/growing"))
     (seeds / "still.md").write_text(seed_text("Still", "https://example.org/still"))
+    real_read = ingest._read_upto
+    growing_ino = growing.stat().st_ino
 
-    def fake_open(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        if Path(path) == growing and mode == "rb":
-            return _GrowingFile(growing)
-        return builtins.open(path, mode, *args, **kwargs)
+    def read_while_growing(fd: int, size: int) -> bytes:
+        """The crawler appends to the file just as feeder has read it."""
+        data = real_read(fd, size)
+        if os.fstat(fd).st_ino == growing_ino:
+            with open(growing, "ab") as w:
+                w.write(b"\nmore text appended by the crawler\n")
+        return data
 
-    monkeypatch.setattr(ingest, "open", fake_open, raising=False)
+    monkeypatch.setattr(ingest, "_read_upto", read_while_growing)
     result = pipeline.build(settings_for(tmp_path))
     reasons = {s.path: s.reason for s in result.skipped}
     assert "changed while being read" in reasons["growing.md"]
     assert result.entries == 1
-    monkeypatch.delattr(ingest, "open")
+    monkeypatch.setattr(ingest, "_read_upto", real_read)
     result = pipeline.build(settings_for(tmp_path))  # retried at the next build, complete
     assert result.entries == 2 and result.skipped == ()
     data = (tmp_path / "public" / "feed.atom").read_bytes()
@@ -805,3 +785,27 @@ def test_checker_accepts_safe_markup() -> None:
         '<p>text <a href="https://e.example/a">a</a> <img src="https://e.example/i.png"></p>'
         '<pre><code class="language-js">javascript:alert(1) &lt;script&gt;</code></pre>'
     )
+
+
+def test_fifo_swapped_in_for_a_seed_does_not_hang(tmp_path: Path) -> None:
+    import feeder.ingest as ingest
+    from feeder.errors import SeedError
+
+    fifo = tmp_path / "pipe.md"
+    os.mkfifo(fifo)
+    with pytest.raises(SeedError, match="not a regular file"):
+        ingest._read_document("pipe.md", fifo)
+    with pytest.raises(SeedError, match="is a directory"):
+        ingest._read_document("dir.md", tmp_path)
+
+
+def test_short_reads_are_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file system that returns fewer bytes per read (NFS, FUSE) still gives the whole seed."""
+    import feeder.ingest as ingest
+
+    seed = tmp_path / "long.md"
+    seed.write_text(seed_text("Long", "https://example.org/long") + "正文。" * 3000)
+    whole = ingest._read_document("long.md", seed)
+    real_read = os.read
+    monkeypatch.setattr(os, "read", lambda fd, n: real_read(fd, min(n, 1000)))
+    assert ingest._read_document("long.md", seed) == whole
