@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS seeds (
 DROP INDEX IF EXISTS seeds_order;
 -- Covers the one-entry-per-id ranking, so it never reads the rows' JSON.
 CREATE INDEX IF NOT EXISTS seeds_rank ON seeds (id, updated DESC, rel DESC, published);
+-- The feed's order: its newest entries are read first, and reading stops at the limit.
+CREATE INDEX IF NOT EXISTS seeds_recent ON seeds (published DESC, updated DESC, id DESC)
+    WHERE id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS rendered (
     key TEXT PRIMARY KEY,
     content TEXT NOT NULL,
@@ -195,27 +198,30 @@ class State:
     def published(self, limit: int) -> list[EntryMeta]:
         """The entries of the feed: one per id (the newest fetch), newest first.
 
-        The ranking reads only the narrow columns (``id`` is set exactly when
-        ``meta`` is); the JSON of the winners alone is then fetched and decoded.
+        The rows are read in the feed's order (index ``seeds_recent``); a row
+        is an entry when no row of the same id is a newer fetch (ties: the
+        later path), a lookup in ``seeds_rank``. Reading stops at ``limit``
+        entries, so the cost does not grow with the number of seeds.
         """
         sql = """
-            SELECT s.meta FROM (
-                SELECT rel, id, published, updated FROM (
-                    SELECT rel, id, published, updated, row_number() OVER (
-                        PARTITION BY id ORDER BY updated DESC, rel DESC) AS rn
-                    FROM seeds WHERE id IS NOT NULL)
-                WHERE rn = 1 ORDER BY published DESC, updated DESC, id DESC {limit}
-            ) AS top JOIN seeds AS s ON s.rel = top.rel
-            ORDER BY top.published DESC, top.updated DESC, top.id DESC
+            SELECT s.meta FROM seeds AS s
+            WHERE s.id IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM seeds AS t WHERE t.id = s.id
+                AND (t.updated > s.updated OR (t.updated = s.updated AND t.rel > s.rel)))
+            ORDER BY s.published DESC, s.updated DESC, s.id DESC {limit}
         """.format(limit=f"LIMIT {int(limit)}" if limit else "")
         return [meta_from_json(m) for (m,) in self.conn.execute(sql)]
 
     def duplicates(self) -> list[tuple[str, str]]:
-        """(rel, rel of the winner) of every seed hidden by a newer fetch of its article."""
+        """(rel, rel of the winner) of every seed hidden by a newer fetch of its article.
+
+        Only the ids with more than one row are ranked (found on ``seeds_rank``).
+        """
         sql = """
             SELECT rel, winner FROM (
                 SELECT rel, first_value(rel) OVER w AS winner, row_number() OVER w AS rn
-                FROM seeds WHERE id IS NOT NULL
+                FROM seeds WHERE id IN (
+                    SELECT id FROM seeds WHERE id IS NOT NULL GROUP BY id HAVING count(*) > 1)
                 WINDOW w AS (PARTITION BY id ORDER BY updated DESC, rel DESC))
             WHERE rn > 1 ORDER BY rel
         """
