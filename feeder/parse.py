@@ -12,13 +12,12 @@ content is untrusted.
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
 import logging
 import re
 from collections.abc import Mapping
 from typing import Any
-
-import yaml
 
 from .errors import SeedError
 from .model import Document
@@ -46,19 +45,36 @@ _YAML_KEY_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null", 
 #: Plain YAML scalars that read as null.
 _YAML_NULLS = frozenset({"~", "null", "Null", "NULL"})
 
-try:  # the C loader is ~10x faster; fall back to the pure-Python one
-    _BaseLoader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _BaseLoader = yaml.SafeLoader
+class _NotYAML(Exception):
+    """The text is not YAML feeder reads (syntax error, alias, too deep)."""
 
 
-class _NoAliasLoader(_BaseLoader):  # type: ignore[misc]
-    """Safe loader that refuses anchors and aliases (bounded memory and time)."""
+@functools.cache
+def _yaml() -> tuple[Any, type]:
+    """PyYAML and its loader, imported on first use: plain front matter never needs them."""
+    import yaml
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.YAMLError("aliases are not allowed in front matter")
-        return super().compose_node(parent, index)
+    # the C loader is ~10x faster; fall back to the pure-Python one
+    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class NoAliasLoader(base):  # type: ignore[misc, valid-type]
+        """Safe loader that refuses anchors and aliases (bounded memory and time)."""
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.YAMLError("aliases are not allowed in front matter")
+            return super().compose_node(parent, index)
+
+    return yaml, NoAliasLoader
+
+
+def _load_yaml(text: str) -> Any:
+    """``text`` read by the safe loader without aliases; :class:`_NotYAML` if it cannot be."""
+    yaml, loader = _yaml()
+    try:
+        return yaml.load(text, Loader=loader)
+    except (yaml.YAMLError, ValueError, RecursionError) as e:
+        raise _NotYAML(str(e)) from e
 
 
 def decode(data: bytes, rel: str) -> tuple[str, str | None]:
@@ -152,10 +168,10 @@ def _unquote(value: str) -> str:
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         try:  # a quoted scalar alone is safe to read as YAML (escapes included)
-            scalar = yaml.load(value, Loader=_NoAliasLoader)
+            scalar = _load_yaml(value)
             if isinstance(scalar, str):
                 return scalar
-        except yaml.YAMLError:
+        except _NotYAML:
             pass
         inner = value[1:-1]
         return inner.replace("''", "'") if value[0] == "'" else inner.replace('\\"', '"')
@@ -194,8 +210,8 @@ def read_yaml(front: str) -> Mapping[str, Any] | None:
     if len(front) > MAX_YAML_CHARS or _ANCHOR_OR_ALIAS.search(front):
         return None
     try:
-        data = yaml.load(front, Loader=_NoAliasLoader)
-    except (yaml.YAMLError, ValueError, RecursionError):
+        data = _load_yaml(front)
+    except _NotYAML:
         return None
     return data if isinstance(data, dict) else None
 

@@ -81,6 +81,8 @@ class _SeedLookup(Mapping[str, SeedFile]):
 
 def is_seed_name(name: str) -> bool:
     """True for a file name feeder treats as a seed."""
+    if name.endswith(".md"):  # the common case (no backup suffix ends so)
+        return not name.startswith((".", "#", "~"))
     low = name.lower()
     if name.startswith((".", "#", "~")) or low.endswith(_BACKUP_SUFFIXES):
         return False
@@ -102,17 +104,41 @@ def scan(root: Path, *, many: int = 0, on_many: Callable[[], None] | None = None
     while stack:
         directory, prefix = stack.pop()
         try:
-            entries = list(os.scandir(directory))
+            with os.scandir(directory) as listing:
+                entries = list(listing)
         except OSError as e:
             if first:
                 raise
             log.warning("%s: cannot list directory: %s", directory, e.strerror)
             continue
         first = False
-        for entry in sorted(entries, key=_by_name, reverse=True):
+        others = []  # directories and symlinks: walked in name order (see below)
+        for entry in entries:
             name = entry.name
             if name.startswith("."):
                 continue
+            try:  # from the directory listing itself, no system call
+                plain = not entry.is_symlink() and not entry.is_dir(follow_symlinks=False)
+            except OSError:
+                plain = False
+            if not plain:
+                others.append(entry)
+                continue
+            if not is_seed_name(name):
+                continue
+            try:
+                st = entry.stat()
+            except OSError:
+                refused.append((prefix + name, "broken symlink or unreadable file"))
+                continue
+            if stat.S_ISREG(st.st_mode):
+                seeds.append((prefix + name, entry.path, st.st_size, st.st_mtime_ns))
+                if len(seeds) == many and on_many is not None:
+                    on_many()
+        # In name order, so which of two paths to one directory (a symlink)
+        # is walked, and so every seed's rel, never depends on the listing.
+        for entry in sorted(others, key=_by_name, reverse=True):
+            name = entry.name
             rel = prefix + name
             try:
                 is_link = entry.is_symlink()

@@ -13,14 +13,18 @@ imports while the build scans the seed directory.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing.context import BaseContext
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # multiprocessing is imported only when a pool starts (~10 ms)
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.context import BaseContext
 
 #: Modules the forkserver imports before it forks any worker: parsing, then rendering.
 PRELOAD = [
     "feeder.ingest",
     "feeder.parse",
+    "yaml",
     "feeder.normalize",
     "feeder.content",
     "feeder.render",
@@ -55,6 +59,8 @@ class Workers:
     def pool(self) -> ProcessPoolExecutor:
         """The pool, started on first use."""
         if self._pool is None:
+            from concurrent.futures import ProcessPoolExecutor
+
             self._pool = ProcessPoolExecutor(max_workers=self.size, mp_context=self._context())
         return self._pool
 
