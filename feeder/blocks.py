@@ -12,10 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bs4 import BeautifulSoup, Tag
-from bs4.element import NavigableString
-
 from .sites import fold
+from .soup import BeautifulSoup, NavigableString, Tag
 
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _WRAPPERS = frozenset({"div", "section", "article", "main", "center", "body"})

@@ -24,12 +24,10 @@ import logging
 import re
 from dataclasses import dataclass
 
-from bs4 import BeautifulSoup, Tag
-from bs4.element import NavigableString
-
 from . import extract as generic
 from .blocks import Block, measure, split_blocks
 from .sites import SiteRule, SiteRules, fold
+from .soup import BeautifulSoup, NavigableString, Tag
 
 logger = logging.getLogger(__name__)
 
