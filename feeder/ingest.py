@@ -191,6 +191,7 @@ def _parse_parallel(
         raise failure[0]
     from . import atom  # noqa: F401 - the feed writer, while the workers parse
 
-    for slot in slots:
+    for i, slot in enumerate(slots):
         assert slot is not None
+        slots[i] = None  # each chunk's rows are freed once stored: memory stays flat
         yield slot if isinstance(slot, list) else slot.result()

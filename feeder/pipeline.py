@@ -10,10 +10,11 @@ previous state, and the next build simply does the work again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
-import pickle
+import marshal
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: Entries to render in the workers the parse started (fewer: in this process).
 RENDER_IN_WORKERS_FROM = 8
+#: Seeds to store that are worth building the state's indexes afresh for.
+BULK_FROM = 1000
 #: Entries to render that are worth starting workers for.
 START_WORKERS_TO_RENDER = 400
 
@@ -223,19 +226,22 @@ def _build(
     st.forget(removed)
     transient: list[Skipped] = []
     records: list[SeedRecord] = []
-    for parsed in parse_seeds(changed, settings, progress, workers):
-        if parsed.transient or parsed.record is None:
-            transient.append(Skipped(parsed.rel, parsed.error or "retry"))
-            continue
-        if parsed.error:
-            log.warning("%s: skipped: %s", parsed.rel, parsed.error, extra={"seed_skip": True})
-        for w in parsed.warnings:
-            log.warning("%s: %s", parsed.rel, w)
-        records.append(parsed.record)
-        if len(records) >= CHUNK:
-            st.record_many(records)
-            records.clear()
-    st.record_many(records)
+    # Most of the table rewritten (a cold build): index once, after the inserts.
+    bulk = len(changed) >= BULK_FROM and 2 * len(changed) >= len(found.stats)
+    with st.bulk_load() if bulk else contextlib.nullcontext():
+        for parsed in parse_seeds(changed, settings, progress, workers):
+            if parsed.transient or parsed.record is None:
+                transient.append(Skipped(parsed.rel, parsed.error or "retry"))
+                continue
+            if parsed.error:
+                log.warning("%s: skipped: %s", parsed.rel, parsed.error, extra={"seed_skip": True})
+            for w in parsed.warnings:
+                log.warning("%s: %s", parsed.rel, w)
+            records.append(parsed.record)
+            if len(records) >= CHUNK:
+                st.record_many(records)
+                records.clear()
+        st.record_many(records)
     # Unchanged until a seed changes: the next no-change poll checks this alone.
     st.put("scan", scan_digest if not deferred and not transient else "")
 
@@ -342,7 +348,9 @@ def _output_intact(st: State, path: Path, max_entries: int) -> bool:
 
 def _scan_digest(found: ScanResult) -> str:
     """A digest of every seed's path and stat signature (and of the refused files)."""
-    return hashlib.sha256(pickle.dumps((found.stats, found.refused), protocol=5)).hexdigest()
+    # marshal: built in, 3x faster than pickle on tuples of str and int; its
+    # format may change with Python, which costs one full comparison then.
+    return hashlib.sha256(marshal.dumps((found.stats, found.refused))).hexdigest()
 
 
 def _skipped(
