@@ -14,13 +14,12 @@ import contextlib
 import hashlib
 import json
 import logging
-import marshal
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, changes
 from . import feeds as more_feeds
 from .config import Settings, fingerprint
 from .content import make_cleaner, render_entry, render_task
@@ -29,7 +28,7 @@ from .fsutil import atomic_write, file_signature, remove_stale_temps
 from .ingest import CHUNK, PARALLEL_FROM, Progress, parse_seeds
 from .lock import build_lock
 from .model import BuildResult, Entry, EntryMeta, Rendered, SeedFile, Skipped
-from .scan import ScanResult, SeedStat, scan
+from .scan import scan
 from .state import DB_NAME, SeedRecord, State
 from .workers import Workers
 
@@ -165,12 +164,12 @@ def _build(
         raise SeedDirError(f"{settings.seeds}: seed directory unusable: {e.strerror or e}") from e
 
     out = settings.output
-    # The poll that finds nothing changed: the scan is the one the state was
-    # last brought up to date with (same digest) and the feed is as written.
-    scan_digest = _scan_digest(found)
+    # The poll that finds nothing changed: the walk is the one the state was
+    # last brought up to date with (same digests) and the feed is as written.
+    walk = changes.summarize(found)
+    last = {} if reset else changes.stored(st)
     if (
-        not reset
-        and st.get("scan") == scan_digest
+        walk.digests == last
         and _output_intact(st, out, settings.max_entries)
         and more_feeds.intact(st, settings)
     ):
@@ -185,23 +184,8 @@ def _build(
             feeds=more_feeds.last_reports(st),
         )
 
-    known = st.signatures()
-    present = {s[0] for s in found.stats}
-    removed = [rel for rel in known if rel not in present]
-    del present
-    settle_ns = int(settle_seconds * 1e9)
-    now_ns = time.time_ns()
-    changed: list[SeedStat] = []
-    deferred: list[Skipped] = []
-    for seed in found.stats:
-        rel, _, size, mtime_ns = seed
-        if known.get(rel) == (size, mtime_ns):
-            continue
-        if settle_ns and now_ns - mtime_ns < settle_ns:
-            deferred.append(Skipped(rel, "still being written; retried at the next build"))
-            continue
-        changed.append(seed)
-    del known
+    diff = changes.compare(st, walk, last, settle_seconds=settle_seconds)
+    changed, removed, deferred = diff.changed, diff.removed, diff.deferred
 
     remove_stale_temps(out.parent)
     if (
@@ -210,8 +194,7 @@ def _build(
         and _output_intact(st, out, settings.max_entries)
         and more_feeds.intact(st, settings)
     ):
-        if not deferred:  # the state is up to date with this scan: say so
-            st.put("scan", scan_digest)
+        changes.remember(st, walk, (d.path for d in deferred))
         return BuildResult(
             output=out,
             seeds=len(found.stats),
@@ -243,7 +226,7 @@ def _build(
                 records.clear()
         st.record_many(records)
     # Unchanged until a seed changes: the next no-change poll checks this alone.
-    st.put("scan", scan_digest if not deferred and not transient else "")
+    changes.remember(st, walk, (s.path for s in (*deferred, *transient)))
 
     current = found.by_rel()
     plan = more_feeds.plan(st, settings)  # None without [[feeds]] / [per_source]
@@ -344,13 +327,6 @@ def _output_intact(st: State, path: Path, max_entries: int) -> bool:
     """The feed on disk is the one the last build wrote, with this many entries at most."""
     sig = st.get("output")
     return bool(sig) and sig == file_signature(path) and st.get("max_entries") == str(max_entries)
-
-
-def _scan_digest(found: ScanResult) -> str:
-    """A digest of every seed's path and stat signature (and of the refused files)."""
-    # marshal: built in, 3x faster than pickle on tuples of str and int; its
-    # format may change with Python, which costs one full comparison then.
-    return hashlib.sha256(marshal.dumps((found.stats, found.refused))).hexdigest()
 
 
 def _skipped(

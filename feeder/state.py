@@ -189,11 +189,25 @@ class State:
         """No seed is known: the next build reads every seed."""
         return self.conn.execute("SELECT 1 FROM seeds LIMIT 1").fetchone() is None
 
-    def signatures(self) -> dict[str, tuple[int, int]]:
-        return {
-            rel: (size, mtime)
-            for rel, size, mtime in self.conn.execute("SELECT rel, size, mtime_ns FROM seeds")
-        }
+    def signatures(self, groups: Iterable[str] | None = None) -> dict[str, tuple[int, int]]:
+        """rel → (size, mtime_ns) of every seed, or of those in ``groups``.
+
+        A group is a top-level directory ("" for the seeds at the top, see
+        :mod:`feeder.changes`); its rows are one range of the primary key.
+        """
+        sql = "SELECT rel, size, mtime_ns FROM seeds"
+        if groups is None:
+            return {rel: (size, mtime) for rel, size, mtime in self.conn.execute(sql)}
+        out: dict[str, tuple[int, int]] = {}
+        for group in groups:
+            if group:
+                rows = self.conn.execute(
+                    f"{sql} WHERE rel >= ? AND rel < ?", (group + "/", group + "0")
+                )
+            else:
+                rows = self.conn.execute(f"{sql} WHERE instr(rel, '/') = 0")
+            out.update((rel, (size, mtime)) for rel, size, mtime in rows)
+        return out
 
     def record(self, row: SeedRow, *, meta: EntryMeta | None, error: str | None) -> None:
         self.record_many([seed_record(row, meta=meta, error=error)])
