@@ -18,8 +18,11 @@ and, as references measured in the same run on the same files:
 * **naive**: the same, rendering and serializing every article (only up to
   ``--naive-max`` seeds: it is slow and big).
 
-Peak RSS is that of the measured process (``os.wait4``), its workers
-included when they are its own children. ``--polls N`` also runs N in-process
+Memory is reported twice: the peak RSS of the measured process itself
+(``os.wait4``), and the peak PSS of its whole process tree (fork server and
+workers included; shared pages counted once), sampled every 50 ms. ``cores``
+is how many cores the machine kept busy during the run (``/proc/stat``):
+about 2 when a cold build uses both. ``--polls N`` also runs N in-process
 builds (no change, with a new seed every 100th) and reports the RSS drift.
 
     .venv/bin/python benchmarks/perf.py --sizes 1000,10000,100000
@@ -33,6 +36,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -103,14 +107,79 @@ fg.atom_file(out)
 @dataclass
 class Run:
     seconds: float
-    rss_mb: float
-    cpu: float  #: (user + system) / wall: about 2.0 when both cores work
+    rss_mb: float  #: peak RSS of the measured process itself
+    #: Peak PSS of its whole process tree (fork server and workers included),
+    #: sampled every 50 ms: what the build costs the machine in memory.
+    tree_mb: float
+    #: Busy cores during the run, machine-wide (/proc/stat): about 2.0 when
+    #: both cores work. Worker processes are not the measured process's own
+    #: children (they come from a fork server), so its rusage alone would miss them.
+    cores: float
     report: dict[str, object] | None = None
 
 
+def _busy_seconds() -> float:
+    """CPU seconds spent by the whole machine so far (all cores, not idle or iowait)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_pss_kb(root: int) -> int:
+    """Proportional set size of ``root`` and all its descendants, in KiB (Linux)."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as f:
+                    stat = f.read()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    total = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total
+
+
+class _TreeMemory(threading.Thread):
+    """Samples the process tree's PSS every 50 ms; ``peak_mb`` once joined."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_kb, self.done = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.05):
+            self.peak_kb = max(self.peak_kb, _tree_pss_kb(self.pid))
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_kb / 1024
+
+
 def measure(cmd: list[str], *, env: dict[str, str] | None = None) -> Run:
-    """Run ``cmd``, return its wall time, peak RSS and CPU use; raise if it fails."""
+    """Run ``cmd``; return its wall time, peak memory and core use; raise if it fails."""
     start = time.perf_counter()
+    busy = _busy_seconds()
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
@@ -118,8 +187,12 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None) -> Run:
         env={**os.environ, **(env or {})},
         cwd=ROOT,
     )
+    sampler = _TreeMemory(proc.pid)
+    sampler.start()
     assert proc.stdout is not None
     out = proc.stdout.read()
+    sampler.done.set()
+    sampler.join()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -128,8 +201,8 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None) -> Run:
     report = None
     if out.strip().startswith(b"{"):
         report = json.loads(out)
-    cpu = (usage.ru_utime + usage.ru_stime) / wall
-    return Run(wall, usage.ru_maxrss / 1024, cpu, report)
+    cores = (_busy_seconds() - busy) / wall
+    return Run(wall, usage.ru_maxrss / 1024, sampler.peak_mb, cores, report)
 
 
 def best(runs: list[Run]) -> Run:
@@ -258,14 +331,16 @@ def poll_child(seeds: Path, work: Path, polls: int) -> None:
         if i % 100 == 99:
             add_new_seed(seeds, 20_000_000 + i)
         build(settings)
-        if i in (9, polls // 2, polls - 1):
+        if (i + 1) % max(1, polls // 10) == 0 or i == 9:
             samples.append((i + 1, *_rss_kb()))
     per_poll = (time.perf_counter() - start) / polls
-    text = ", ".join(f"after {n}: {rss / 1024:.1f} MB" for n, rss, _ in samples)
-    drift = (samples[-1][1] - samples[0][1]) / 1024
+    text = ", ".join(f"{n}: {rss / 1024:.1f}" for n, rss, _ in samples)
+    half = next(s for s in samples if s[0] >= polls // 2)
+    drift = (samples[-1][1] - half[1]) / 1024
     print(
-        f"{polls} polls of {seeds.name} ({per_poll * 1000:.0f} ms each): RSS {text}; "
-        f"drift {drift:+.1f} MB from poll 10 to {polls}; peak {samples[-1][2] / 1024:.1f} MB"
+        f"{polls} polls of {seeds.name} ({per_poll * 1000:.0f} ms each), RSS MB after poll {text}; "
+        f"drift {drift:+.1f} MB over the second half (poll {half[0]} to {polls}); "
+        f"peak {samples[-1][2] / 1024:.1f} MB"
     )
 
 
@@ -285,7 +360,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"# {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {os.uname().machine}")
-    header = f"{'size':>7}  {'what':<31} {'seconds':>8} {'ratio':>7} {'RSS MB':>7} {'cpu':>5}  note"
+    header = (
+        f"{'size':>7}  {'what':<31} {'seconds':>8} {'ratio':>7} "
+        f"{'RSS MB':>7} {'tree MB':>7} {'cores':>5}  note"
+    )
     print(header)
     for size in (int(s) for s in args.sizes.split(",")):
         rows = bench_size(size, args)
@@ -300,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
                 note += f" (vs {'stat walk' if ref == 'walk' else 'newest-50'})"
             print(
                 f"{size:>7}  {name:<31} {run.seconds:>8.3f} {ratio:>7} "
-                f"{run.rss_mb:>7.0f} {run.cpu:>5.2f}  {note}",
+                f"{run.rss_mb:>7.0f} {run.tree_mb:>7.0f} {run.cores:>5.2f}  {note}",
                 flush=True,
             )
     if args.polls:
