@@ -10,6 +10,7 @@ text that sits inside links, which is what tells chrome from prose.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from .sites import fold
@@ -72,18 +73,52 @@ def _kind(el: Tag) -> tuple[str, int]:
     return "other", 0
 
 
+_MEDIA = frozenset({"img", "video", "iframe"})
+
+
+def _outer_links(el: Tag) -> Iterator[Tag]:
+    """The ``<a>`` elements below ``el`` that are not inside another ``<a>``.
+
+    A walk over ``contents`` that stops at each link: the same elements as
+    ``find_all("a")`` filtered by ``find_parent("a") is None`` below an
+    element outside any link, without bs4's per-call filter objects (this
+    runs for every block of every rendered entry).
+    """
+    for child in el.contents:
+        if type(child) is Tag:
+            if child.name == "a":
+                yield child
+            else:
+                yield from _outer_links(child)
+
+
+def has_element(el: Tag, names: Collection[str]) -> bool:
+    """Whether an element named in ``names`` is below ``el`` (``el.find(names)``, lighter)."""
+    return any(type(d) is Tag and d.name in names for d in el.descendants)
+
+
+def _inside_link(el: Tag) -> bool:
+    parent = el.parent
+    while parent is not None:
+        if parent.name == "a":
+            return True
+        parent = parent.parent
+    return False
+
+
 def measure(block: Block) -> None:
     """(Re)compute ``block``'s text, size, link size and kind from its element."""
     el = block.el
     block.text = fold(el.get_text(" "))
     block.units = units(block.text)
-    block.link_units = sum(
-        units(fold(a.get_text(" "))) for a in el.find_all("a") if a.find_parent("a") is None
-    )
+    links: Iterable[Tag] = ()  # below a link, every link is nested in one
+    if el.name != "a" and not _inside_link(el):
+        links = _outer_links(el)
+    block.link_units = sum(units(fold(a.get_text(" "))) for a in links)
     if el.name == "a":
         block.link_units = block.units
     block.kind, block.level = _kind(el)
-    if not block.text and block.kind in ("para", "other") and el.find(["img", "video", "iframe"]):
+    if not block.text and block.kind in ("para", "other") and has_element(el, _MEDIA):
         block.kind = "image"
 
 
@@ -92,9 +127,7 @@ def split_blocks(soup: BeautifulSoup) -> list[Block]:
     root: Tag = soup.body if soup.body is not None else soup
     for _ in range(8):  # a page wrapped in <div><article>…: use the innermost list
         children = [c for c in root.children if isinstance(c, Tag)]
-        loose = any(
-            isinstance(c, NavigableString) and c.strip() for c in root.children
-        )
+        loose = any(isinstance(c, NavigableString) and c.strip() for c in root.children)
         if len(children) == 1 and children[0].name in _WRAPPERS and not loose:
             root = children[0]
         else:

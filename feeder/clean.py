@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 
 from . import extract as generic
-from .blocks import Block, measure, split_blocks
+from .blocks import Block, has_element, measure, split_blocks
 from .sites import SiteRule, SiteRules, fold
 from .soup import BeautifulSoup, NavigableString, Tag
 
@@ -79,7 +79,7 @@ def _drop_top(blocks: list[Block], title: str) -> None:
             for img in b.el.find_all("img")
         ):
             b.dropped = "cover-image"
-        elif b.kind in ("rule", "image") and not b.el.find("a"):
+        elif b.kind in ("rule", "image") and not has_element(b.el, ("a",)):
             continue
         else:
             break
@@ -118,8 +118,9 @@ def _marker(blocks: list[Block], patterns: tuple[re.Pattern[str], ...], *, end: 
 def _drop_lines(block: Block, rule: SiteRule, drops: list[Drop]) -> None:
     """Remove the whole lines of a multi-line paragraph that ``rule`` names."""
     name = f"site:{rule.name}:drop_lines"
-    for node in list(block.el.find_all(string=True)):
-        if node.parent is not block.el or type(node) is not NavigableString or "\n" not in node:
+    changed = False
+    for node in list(block.el.contents):  # the lines are the element's own strings
+        if type(node) is not NavigableString or "\n" not in node:
             continue
         lines = str(node).split("\n")
         kept = []
@@ -133,8 +134,10 @@ def _drop_lines(block: Block, rule: SiteRule, drops: list[Drop]) -> None:
                 kept.append(line)
         if len(kept) != len(lines):
             node.replace_with(NavigableString("\n".join(kept)))
-    measure(block)
-    if not block.text and not block.el.find(["img", "video", "iframe", "table"]):
+            changed = True
+    if changed:
+        measure(block)
+    if not block.text and not has_element(block.el, ("img", "video", "iframe", "table")):
         block.dropped = name
 
 
@@ -246,7 +249,10 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
     if total > 0 and (kept < MIN_KEPT_SHARE * total or kept < min(MIN_KEPT_UNITS, total)):
         logger.info(
             "cleaning %s (%s) kept %.0f of %.0f units of text: using the whole body instead",
-            url or title, source, kept, total,
+            url or title,
+            source,
+            kept,
+            total,
         )
         for b, was in zip(blocks, before, strict=True):
             b.dropped = was

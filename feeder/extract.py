@@ -24,7 +24,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from .blocks import Block
+from .blocks import Block, has_element
 
 _I = re.IGNORECASE
 
@@ -78,8 +78,7 @@ TAIL_MARKER = re.compile(
 
 #: Headings of link-list sections, dropped with their links wherever they stand.
 SECTION_MARKER = re.compile(
-    TAIL_MARKER.pattern
-    + r"|table of contents|contents|on this page|in this article|目录|文章目录"
+    TAIL_MARKER.pattern + r"|table of contents|contents|on this page|in this article|目录|文章目录"
     r"|categories|tags:?|latest posts|past events|archives|topics|more context",
     _I,
 )
@@ -120,7 +119,7 @@ def is_marker(block: Block, pattern: re.Pattern[str]) -> bool:
 def score(block: Block, repeated: bool) -> float:
     """How much ``block`` looks like article prose (positive) or chrome (negative)."""
     if block.kind in ("image", "rule"):
-        return -2.0 if block.el.find("a") is not None else 0.0
+        return -2.0 if has_element(block.el, ("a",)) else 0.0
     if block.kind == "pre":
         return max(block.units * 0.5, 10.0)
     nonlink = block.units - block.link_units
