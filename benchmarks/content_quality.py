@@ -69,8 +69,9 @@ def render(body: str) -> str:
     except ImportError:
         from markdown_it import MarkdownIt
 
-        return str(MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-                   .render(body))
+        return str(
+            MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(body)
+        )
     return render_markdown(body)
 
 
@@ -110,8 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "dev")
     ap.add_argument("--verbose", "-v", action="store_true", help="list feeder's failures")
-    ap.add_argument("--no-rules", action="store_true",
-                    help="score feeder's generic layer alone (no site rules)")
+    ap.add_argument(
+        "--no-rules", action="store_true", help="score feeder's generic layer alone (no site rules)"
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     labels: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -125,8 +127,13 @@ def main(argv: list[str] | None = None) -> int:
 
     def feeder_text(html: str, meta: dict[str, Any]) -> str:
         url = next((str(meta[k]) for k in _URL_KEYS if meta.get(k)), "")
-        cleaned = clean_html(html, url=url, title=str(meta.get("title") or ""),
-                             source=str(meta.get("source") or ""), rules=rules)
+        cleaned = clean_html(
+            html,
+            url=url,
+            title=str(meta.get("title") or ""),
+            source=str(meta.get("source") or ""),
+            rules=rules,
+        )
         out = sanitize(cleaned.html, url) if sanitize else cleaned.html
         feeder_text.stars += stars_outside_code(out)  # type: ignore[attr-defined]
         if cleaned.fallback:
@@ -140,8 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         import trafilatura
 
         extractors["trafilatura"] = lambda html, meta: fold(
-            trafilatura.extract(f"<html><body>{html}</body></html>", output_format="txt",
-                                include_tables=True) or "")
+            trafilatura.extract(
+                f"<html><body>{html}</body></html>", output_format="txt", include_tables=True
+            )
+            or ""
+        )
     except ImportError:
         print("trafilatura not installed (pip install .[bench])")
     try:
@@ -149,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.getLogger("readability").setLevel(logging.ERROR)
         extractors["readability"] = lambda html, meta: text_of(
-            Document(f"<html><body>{html}</body></html>").summary())
+            Document(f"<html><body>{html}</body></html>").summary()
+        )
     except ImportError:
         print("readability-lxml not installed (pip install .[bench])")
 
@@ -171,14 +182,20 @@ def main(argv: list[str] | None = None) -> int:
                 if not ok and ex_name == "feeder":
                     failures.append(f"{name}: {kind} failed: {phrase}")
 
-    print(f"corpus: {args.corpus} ({len(labels)} files)"
-          f"{'' if sanitize else '  [feeder.sanitize not available: clean only]'}")
+    print(
+        f"corpus: {args.corpus} ({len(labels)} files)"
+        f"{'' if sanitize else '  [feeder.sanitize not available: clean only]'}"
+    )
     print(f"{'extractor':<12} {'keep':>6} {'drop':>6} {'ms/page':>8}")
     for ex_name, (kok, kn, dok, dn, secs) in stats.items():
-        print(f"{ex_name:<12} {kok / max(kn, 1):>6.3f} {dok / max(dn, 1):>6.3f} "
-              f"{1000 * secs / max(len(labels), 1):>8.1f}")
-    print(f"feeder: {feeder_text.stars} literal '**' outside code; "  # type: ignore[attr-defined]
-          f"{feeder_text.fallbacks} fallback(s)")  # type: ignore[attr-defined]
+        print(
+            f"{ex_name:<12} {kok / max(kn, 1):>6.3f} {dok / max(dn, 1):>6.3f} "
+            f"{1000 * secs / max(len(labels), 1):>8.1f}"
+        )
+    print(
+        f"feeder: {feeder_text.stars} literal '**' outside code; "  # type: ignore[attr-defined]
+        f"{feeder_text.fallbacks} fallback(s)"
+    )  # type: ignore[attr-defined]
     if args.verbose:
         for line in failures:
             print("  " + line)

@@ -45,6 +45,7 @@ _YAML_KEY_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null", 
 #: Plain YAML scalars that read as null.
 _YAML_NULLS = frozenset({"~", "null", "Null", "NULL"})
 
+
 class _NotYAML(Exception):
     """The text is not YAML feeder reads (syntax error, alias, too deep)."""
 

@@ -47,8 +47,13 @@ def url_of(meta: dict[str, Any]) -> str:
 
 def clean_page(path: Path, rules: SiteRules = RULES) -> Cleaned:
     meta, html = read_page(path)
-    return clean_html(html, url=url_of(meta), title=str(meta.get("title") or ""),
-                      source=str(meta.get("source") or ""), rules=rules)
+    return clean_html(
+        html,
+        url=url_of(meta),
+        title=str(meta.get("title") or ""),
+        source=str(meta.get("source") or ""),
+        rules=rules,
+    )
 
 
 def text(cleaned: Cleaned) -> str:
@@ -89,9 +94,19 @@ SEED_SENTENCES = [
     "（来源：央视新闻）",
 ]
 SEED_FURNITURE = [
-    "预览时标签不可点", "微信扫一扫", "继续滑动看下一个", "轻触阅读原文", "向上滑动看下一个",
-    "知道了", "取消 允许", "轻点两下取消赞", "轻点两下取消在看", "使用完整服务", "使用小程序",
-    "关注该公众号", "听过",
+    "预览时标签不可点",
+    "微信扫一扫",
+    "继续滑动看下一个",
+    "轻触阅读原文",
+    "向上滑动看下一个",
+    "知道了",
+    "取消 允许",
+    "轻点两下取消赞",
+    "轻点两下取消在看",
+    "使用完整服务",
+    "使用小程序",
+    "关注该公众号",
+    "听过",
 ]
 
 
@@ -117,6 +132,7 @@ def test_seed_drops_repeated_title_and_cover_image() -> None:
 
 
 # --- each site rule on a real page ------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("name", "rule"),
@@ -160,12 +176,24 @@ def test_theregister_drops_inline_link_boxes_and_ads() -> None:
 @pytest.mark.parametrize(
     ("fixture", "rule", "kept", "gone"),
     [
-        ("thehackernews.md", "thehackernews", "disable remote administration",
-         ["Found this article interesting", "Share on Facebook", "Trending News"]),
-        ("4hou.md", "4hou", "对远程管理工具的使用进行审计和限制",
-         ["如若转载", "相关热文", "点赞", "导语"]),
-        ("xz-aliyun.md", "xz-aliyun", "使用参数化查询",
-         ["先知社区", "浏览数", "打开微信扫一扫", "条回复", "学习了"]),
+        (
+            "thehackernews.md",
+            "thehackernews",
+            "disable remote administration",
+            ["Found this article interesting", "Share on Facebook", "Trending News"],
+        ),
+        (
+            "4hou.md",
+            "4hou",
+            "对远程管理工具的使用进行审计和限制",
+            ["如若转载", "相关热文", "点赞", "导语"],
+        ),
+        (
+            "xz-aliyun.md",
+            "xz-aliyun",
+            "使用参数化查询",
+            ["先知社区", "浏览数", "打开微信扫一扫", "条回复", "学习了"],
+        ),
     ],
 )
 def test_rules_for_sites_outside_the_corpus(
@@ -187,6 +215,7 @@ def test_krebs_rule_leaves_a_clean_summary_page_alone() -> None:
 
 
 # --- the generic layer --------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["053", "063", "066", "081", "088", "091", "058", "036"])
 def test_generic_layer_on_hosts_without_rules(name: str) -> None:
@@ -211,8 +240,15 @@ def test_generic_layer_on_small_fixture() -> None:
     assert "PasswordAuthentication no" in out
     assert "That is all it takes to remove most of the risk." in out
     assert "## " not in out
-    for chrome in ("Skip to content", "Archives", "Share this", "Related Posts",
-                   "Notes on Hardening Nginx", "Leave a Reply", "All Rights Reserved"):
+    for chrome in (
+        "Skip to content",
+        "Archives",
+        "Share this",
+        "Related Posts",
+        "Notes on Hardening Nginx",
+        "Leave a Reply",
+        "All Rights Reserved",
+    ):
         assert chrome not in out, explain(cleaned)
     assert cleaned.html.count("<h1>") == 0  # the repeated title heading is gone
 
@@ -247,6 +283,7 @@ def test_clean_pages_without_chrome_lose_nothing() -> None:
 
 # --- fallback, explain, robustness ----------------------------------------------
 
+
 def test_fallback_keeps_the_whole_body_and_logs(caplog: pytest.LogCaptureFixture) -> None:
     items = "\n".join(
         f"* [Interesting article number {i} about security](https://x.org/{i}) - a note"
@@ -254,8 +291,13 @@ def test_fallback_keeps_the_whole_body_and_logs(caplog: pytest.LogCaptureFixture
     )
     md = f"Some reading for the weekend.\n\n{items}\n"
     with caplog.at_level(logging.INFO, logger="feeder.clean"):
-        cleaned = clean_html(render_markdown(md), url="https://links.example/", title="Links",
-                             source="links", rules=RULES)
+        cleaned = clean_html(
+            render_markdown(md),
+            url="https://links.example/",
+            title="Links",
+            source="links",
+            rules=RULES,
+        )
     assert cleaned.fallback
     assert cleaned.html.count("<li>") == 30
     assert any("whole body" in r.getMessage() for r in caplog.records)
@@ -274,8 +316,9 @@ def test_site_markers_never_cut_the_article_away(tmp_path: Path) -> None:
         "hosts = ['example.com']\nend_at = ['First paragraph.*']\n", encoding="utf-8"
     )
     html = "<p>First paragraph with the article's opening words.</p>" + "<p>More prose.</p>" * 5
-    cleaned = clean_html(html, url="https://example.com/a", title="x", source="",
-                         rules=load_rules(tmp_path))
+    cleaned = clean_html(
+        html, url="https://example.com/a", title="x", source="", rules=load_rules(tmp_path)
+    )
     assert "opening words" in cleaned.html
 
 
@@ -284,10 +327,13 @@ def test_user_rule_drops_lines_and_unwraps(tmp_path: Path) -> None:
         "hosts = ['example.com']\ndrop_lines = ['Sponsored by ACME']\nunwrap = ['font']\n",
         encoding="utf-8",
     )
-    html = ("<p>An article paragraph long enough to count as prose for the extractor.</p>"
-            "<p>Sponsored by ACME</p><p>Another <font>article</font> paragraph with words.</p>")
-    cleaned = clean_html(html, url="https://www.example.com/", title="t", source="",
-                         rules=load_rules(tmp_path))
+    html = (
+        "<p>An article paragraph long enough to count as prose for the extractor.</p>"
+        "<p>Sponsored by ACME</p><p>Another <font>article</font> paragraph with words.</p>"
+    )
+    cleaned = clean_html(
+        html, url="https://www.example.com/", title="t", source="", rules=load_rules(tmp_path)
+    )
     assert "ACME" not in cleaned.html and "<font>" not in cleaned.html
     assert "Another article paragraph" in text(cleaned)
     assert Cleaned is type(cleaned)

@@ -23,8 +23,19 @@ def write(directory: Path, name: str, text: str) -> Path:
 def test_shipped_rules_load_and_cover_the_named_sites() -> None:
     names = {r.name for r in load_rules(None).rules}
     assert names >= {
-        "wechat", "csdn", "freebuf", "sans-isc", "seclists", "anquanke", "4hou", "cxsecurity",
-        "krebsonsecurity", "xz-aliyun", "theregister", "hackernews", "thehackernews",
+        "wechat",
+        "csdn",
+        "freebuf",
+        "sans-isc",
+        "seclists",
+        "anquanke",
+        "4hou",
+        "cxsecurity",
+        "krebsonsecurity",
+        "xz-aliyun",
+        "theregister",
+        "hackernews",
+        "thehackernews",
     }
 
 
