@@ -53,6 +53,8 @@ _INDEXES = {
     "seeds_rank": "ON seeds (id, updated DESC, rel DESC, published)",
     # The feed's order: its newest entries are read first, and reading stops at the limit.
     "seeds_recent": "ON seeds (published DESC, updated DESC, id DESC) WHERE id IS NOT NULL",
+    # The skipped seeds, reported by every build that changed something.
+    "seeds_errors": "ON seeds (rel) WHERE error IS NOT NULL",
 }
 
 
