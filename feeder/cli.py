@@ -73,6 +73,13 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--max-entries", type=_nonneg, metavar="N", help="entries in the feed (0: all)")
     b.add_argument("--json", action="store_true", help="print one JSON report on stdout")
     b.add_argument("--full", action="store_true", help="ignore the state: re-read every seed")
+    b.add_argument(
+        "--progress",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="a progress bar on stderr while seeds are parsed "
+        "(auto: on a terminal, for builds longer than half a second)",
+    )
 
     c = sub.add_parser("check", help="parse and normalize every seed without writing")
     _common(c)
@@ -146,10 +153,11 @@ def _basic_logging(level: str) -> None:
 
 
 class _ProgressBar:
-    """``progress(done, total)`` as a bar on stderr (a terminal), shown after half a second."""
+    """``progress(done, total)`` as a bar on stderr, shown after ``delay`` seconds."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.5) -> None:
         self.bar: Any = None
+        self.delay = delay
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
@@ -161,7 +169,7 @@ class _ProgressBar:
                 self.bar = False
                 return
             self.bar = tqdm(
-                total=total, desc="feeder: parsing", unit=" seeds", delay=0.5, leave=False
+                total=total, desc="feeder: parsing", unit=" seeds", delay=self.delay, leave=False
             )
         if self.bar:
             self.bar.update(done - self.bar.n)
@@ -176,7 +184,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from .pipeline import build
 
-    bar = _ProgressBar() if sys.stderr.isatty() else None
+    bar = None
+    if args.progress == "always":
+        bar = _ProgressBar(delay=0)
+    elif args.progress == "auto" and sys.stderr.isatty():
+        bar = _ProgressBar()
     try:
         result = build(settings, full=args.full, progress=bar)
     finally:

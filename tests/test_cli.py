@@ -205,3 +205,18 @@ def test_changing_max_entries_rewrites_the_feed(tmp_feed: dict[str, Path]) -> No
     report = build_json(tmp_feed["seeds"], tmp_feed["out"], tmp_feed["state"], "--max-entries", "3")
     assert (report["changed"], report["entries"], report["parsed"]) == (True, 3, 0)
     assert len(feedparser.parse(tmp_feed["out"].read_bytes()).entries) == 3
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(tmp_feed: dict[str, Path]) -> None:
+    for n in range(300):
+        seed(tmp_feed["seeds"], f"s{n:03d}.md", f"T{n}", f"https://e.org/{n}")
+    where = ["--seeds", str(tmp_feed["seeds"]), "--output", str(tmp_feed["out"])]
+    state = ["--state-dir", str(tmp_feed["state"])]
+    quiet = run_feeder("build", *where, *state, "--full")  # stderr is a pipe: auto is off
+    assert quiet.stderr.splitlines() == [quiet.stderr.strip()]  # the summary line alone
+    assert "300 seeds read, 100 entries written" in quiet.stderr
+    shown = run_feeder("build", *where, *state, "--full", "--progress", "always")
+    assert "feeder: parsing" in shown.stderr and "seeds" in shown.stderr
+    assert "300 seeds read, 100 entries written" in shown.stderr.splitlines()[-1]
+    never = run_feeder("build", *where, *state, "--full", "--progress", "never")
+    assert "feeder: parsing" not in never.stderr
