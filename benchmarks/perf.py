@@ -384,9 +384,10 @@ def main(argv: list[str] | None = None) -> int:
                 note += ", written" if run.report["changed"] else ", unchanged"
             if ratio:
                 note += f" (vs {'stat walk' if ref == 'walk' else 'newest-50'})"
+            tree = f"{run.tree_mb:.0f}" if run.tree_mb else "-"  # over before the first sample
             print(
                 f"{size:>7}  {name:<31} {run.seconds:>8.3f} {ratio:>7} "
-                f"{run.rss_mb:>7.0f} {run.tree_mb:>7.0f} {run.cores:>5.2f}  {note}",
+                f"{run.rss_mb:>7.0f} {tree:>7} {run.cores:>5.2f}  {note}",
                 flush=True,
             )
     if args.polls:
