@@ -90,17 +90,20 @@ def _read_document(rel: str, path: str | Path) -> Document:
 
 
 def _read_upto(fd: int, size: int) -> bytes:
-    """Up to ``size`` bytes from ``fd`` (fewer at the end of the file); raw reads, no buffer."""
-    data = os.read(fd, size)
-    if 0 < len(data) < size:  # a short read (network file systems): go on to EOF or size
-        parts = [data]
-        while size > (got := sum(map(len, parts))):
-            more = os.read(fd, size - got)
-            if not more:
-                break
-            parts.append(more)
-        data = b"".join(parts)
-    return data
+    """Up to ``size`` bytes from ``fd``, fewer at the end of the file (raw reads, no buffer).
+
+    Reads go on until ``size`` or the end: a network file system may return
+    fewer bytes than asked before the end.
+    """
+    parts: list[bytes] = []
+    got = 0
+    while got < size:
+        more = os.read(fd, size - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _parse_one(stat: SeedStat, settings: Settings) -> _Parsed:
@@ -180,13 +183,13 @@ def _parse_parallel(
         finally:
             pool_ready.set()
 
-    feeder = threading.Thread(target=submit_all, name="feeder-submit", daemon=True)
-    feeder.start()
+    submitter = threading.Thread(target=submit_all, name="feeder-submit", daemon=True)
+    submitter.start()
     try:
         while not pool_ready.is_set() and (i := next(claim)) < len(chunks):
             slots[i] = _parse_chunk(chunks[i], settings)
     finally:
-        feeder.join()
+        submitter.join()
     if failure:
         raise failure[0]
     from . import atom  # noqa: F401 - the feed writer, while the workers parse

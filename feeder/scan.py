@@ -97,6 +97,12 @@ def scan(root: Path, *, many: int = 0, on_many: Callable[[], None] | None = None
     """
     seeds: list[SeedStat] = []
     refused: list[tuple[str, str]] = []
+
+    def add(rel: str, path: str, st: os.stat_result) -> None:
+        seeds.append((rel, path, st.st_size, st.st_mtime_ns))
+        if len(seeds) == many and on_many is not None:
+            on_many()
+
     real_root = os.path.realpath(root)
     stack = [(str(root), "")]
     seen_dirs: set[tuple[int, int]] = set()
@@ -132,9 +138,7 @@ def scan(root: Path, *, many: int = 0, on_many: Callable[[], None] | None = None
                 refused.append((prefix + name, "broken symlink or unreadable file"))
                 continue
             if stat.S_ISREG(st.st_mode):
-                seeds.append((prefix + name, entry.path, st.st_size, st.st_mtime_ns))
-                if len(seeds) == many and on_many is not None:
-                    on_many()
+                add(prefix + name, entry.path, st)
         # In name order, so which of two paths to one directory (a symlink)
         # is walked, and so every seed's rel, never depends on the listing.
         for entry in sorted(others, key=_by_name, reverse=True):
@@ -159,9 +163,7 @@ def scan(root: Path, *, many: int = 0, on_many: Callable[[], None] | None = None
                     seen_dirs.add(key)
                     stack.append((entry.path, rel + "/"))
             elif stat.S_ISREG(st.st_mode) and is_seed_name(name):
-                seeds.append((rel, entry.path, st.st_size, st.st_mtime_ns))
-                if len(seeds) == many and on_many is not None:
-                    on_many()
+                add(rel, entry.path, st)
     seeds.sort()  # by rel: rels are unique
     return ScanResult(tuple(seeds), tuple(sorted(refused)))
 
