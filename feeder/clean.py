@@ -28,6 +28,7 @@ from . import extract as generic
 from .blocks import Block, has_element, measure, split_blocks
 from .sites import SiteRule, SiteRules, fold
 from .soup import BeautifulSoup, NavigableString, Tag
+from .tables import prune_tables
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +235,7 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
     soup = BeautifulSoup(html, "lxml")
     site_rules = rules.for_url(url)
     _unwrap(soup, site_rules)
+    prune_tables(soup)
     blocks = split_blocks(soup)
     drops: list[Drop] = []
     _drop_top(blocks, title)

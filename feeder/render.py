@@ -10,6 +10,7 @@ like white space for that test. Everything else follows CommonMark.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import cache
 
@@ -84,7 +85,60 @@ def _markdown() -> MarkdownIt:
     return md
 
 
+#: A GFM table's delimiter row (``| --- | :-: |``).
+_DELIMITER_ROW = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+
+
+def _cells(row: str) -> int:
+    """The number of cells of a table row, as GFM counts them (outer pipes optional)."""
+    row = row.strip()
+    count = len(_UNESCAPED_PIPE.findall(row)) + 1
+    if row.startswith("|"):
+        count -= 1
+    if row.endswith("|") and not row.endswith("\\|") and len(row) > 1:
+        count -= 1
+    return count
+
+
+def _widen(row: str, extra: int, cell: str) -> str:
+    row = row.rstrip()
+    if not row.endswith("|") or row.endswith("\\|"):
+        row += " |"
+    return row + f" {cell} |" * extra
+
+
+def widen_tables(text: str) -> str:
+    """Give every table a header as wide as its widest row.
+
+    GFM drops the cells of a row beyond the header's count. Pages converted
+    to Markdown often have a layout table with a short (empty) header and the
+    article's data in the extra cells (a vulnerability's score, CVE and
+    credits): widening the header and delimiter rows keeps that text.
+    """
+    if "|" not in text or "-" not in text:
+        return text
+    lines = text.split("\n")
+    changed = False
+    i = 1
+    while i < len(lines):
+        if "|" in lines[i - 1] and "-" in lines[i] and _DELIMITER_ROW.match(lines[i]):
+            end = i + 1
+            while end < len(lines) and "|" in lines[end] and lines[end].strip():
+                end += 1
+            width = _cells(lines[i - 1])
+            widest = max((_cells(row) for row in lines[i + 1 : end]), default=0)
+            if widest > width and _cells(lines[i]) == width:
+                lines[i - 1] = _widen(lines[i - 1], widest - width, "")
+                lines[i] = _widen(lines[i], widest - width, "---")
+                changed = True
+            i = end + 1
+        else:
+            i += 1
+    return "\n".join(lines) if changed else text
+
+
 def render_markdown(text: str) -> str:
     """Render a Markdown body to an (unsanitized) HTML fragment."""
-    html: str = _markdown().render(text)
+    html: str = _markdown().render(widen_tables(text))
     return html

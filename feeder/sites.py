@@ -47,7 +47,7 @@ from .errors import ConfigError
 logger = logging.getLogger(__name__)
 
 #: Bumped when the cleaning algorithm changes, so cached renderings are redone.
-CLEANER_VERSION = "2"
+CLEANER_VERSION = "3"
 
 _LIST_KEYS = (
     "drop_lines",
