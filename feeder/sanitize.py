@@ -124,6 +124,10 @@ _IMG_NO_SRC = re.compile(r'<img(?![^>]*\ssrc=")[^>]*>')
 _A_NO_HREF = re.compile(r'<a(?![^>]*\shref=")[^>]*>(.*?)</a>', re.DOTALL)
 _A_EMPTY = re.compile(r"<a\s[^>]*>(?:\s|&nbsp;|<br>)*</a>")
 _IMG = re.compile(r"<img ")
+#: Blocks left with nothing in them (an image without a source was their
+#: only content): empty paragraphs, list items and headings, then empty lists.
+_EMPTY_BLOCK = re.compile(r"<(p|li|h[1-6])>(?:\s|&nbsp;|\xa0|<br>)*</\1>")
+_EMPTY_LIST = re.compile(r"<(ul|ol)(?:\s[^>]*)?>\s*</\1>")
 #: Characters XML 1.0 forbids, plus C1 controls and bidi overrides that only spoof.
 #: (LRO/RLO force letters against their direction: ``gnp.exe`` shown as ``exe.png``.)
 _XML_INVALID = re.compile(
@@ -172,4 +176,5 @@ def sanitize_html(html: str, *, base_url: str) -> str:
     cleaned = _IMG_NO_SRC.sub("", cleaned)
     cleaned = _A_NO_HREF.sub(r"\1", cleaned)
     cleaned = _A_EMPTY.sub("", cleaned)
+    cleaned = _EMPTY_LIST.sub("", _EMPTY_BLOCK.sub("", cleaned))
     return _IMG.sub('<img referrerpolicy="no-referrer" ', cleaned)

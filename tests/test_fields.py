@@ -203,3 +203,13 @@ def test_summary_is_cut_on_a_character_boundary() -> None:
     s = summarize("<p>" + "汉字" * 300 + "</p>", 200)
     assert len(s) <= 201 and s.endswith("…")
     assert summarize("<p>a</p><p>b</p>", 200) == "a b"
+
+
+def test_blocks_emptied_by_sanitizing_are_removed() -> None:
+    """A figure whose image had no usable source leaves no blank paragraph or item."""
+    out = sanitize_html(
+        '<p>Before.</p><p><img alt="a chart" src=""></p><p>&nbsp;</p><h2> </h2>'
+        '<ol start="2"><li></li></ol><ul><li>kept</li><li><br></li></ul><p>After.</p>',
+        base_url="https://e.org/a",
+    )
+    assert out == "<p>Before.</p><ul><li>kept</li></ul><p>After.</p>"
