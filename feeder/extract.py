@@ -44,9 +44,28 @@ CHROME_LINE = re.compile(
     r"|\+ ?加入我的收藏|微信二维码|扫码关注|关 注|文章目录"
     r"|点击蓝字 ?关注我们|更多干货 ?点击蓝字 ?关注我们|在小说阅读器(?:读本章|中沉浸阅读)|去阅读"
     r"|在公众号小说中沉浸阅读|字号[:：]? ?大 ?中 ?小|(?:font size|text size)[: ]+a ?a ?a"
-    r"|(?:当前位置|您的位置|你的位置|current location)[:：].{0,80}",
+    r"|(?:当前位置|您的位置|你的位置|current location)[:：].{0,80}"
+    r"|press enter or click to view image in full size",
     _I,
 )
+
+#: The sentences of reprint, copyright and mailing-list notices.
+_NOTICE = (
+    r"本文(?:为|系)\s*.{0,20}?(?:独立观点|原创(?:文章)?)[，,]?\s*"
+    r"未经(?:授权|许可)[，,]?\s*(?:禁止|不得|严禁)(?:任何)?转载[。.！!]?"
+    r"|如需授权.{0,60}?请联系.{0,60}"
+    r"|本文(?:翻译|编译|转载|整理)自\s*.{1,60}?[。.]"
+    r"|如(?:若|需)?转载[，,]?\s*请(?:务必)?注明(?:出处|来源)[。.！!]?"
+    r"|商务合作[，,：:].{0,30}?请联系\s*\S{3,60}"
+    r"|本文由\s*.{1,20}?\s*原创发布[。.]?"
+    r"|本公众号所载文章.{10,400}"
+    r"|.{0,40}?如有侵权[，,]?\s*请.{0,10}?联系.{0,20}?删除.{0,20}"
+    r"|this (?:entry|post|article) was posted (?:on|in) .{5,120}"
+    r"|sent through the full disclosure mailing list.{0,200}"
+)
+#: A block made only of such notices (dropped wherever it stands).
+BOILERPLATE = re.compile(rf"(?:{_NOTICE})(?:\s*(?:{_NOTICE}))*", _I)
+_BOILERPLATE_MAX_UNITS = 400.0
 
 #: A row of share or follow buttons: a label, then nothing but links.
 SHARE_ROW = re.compile(
@@ -216,6 +235,8 @@ def extract(blocks: list[Block], title: str, *, pin_start: bool = False) -> None
             drop_section(live, k, end, "generic:link-section")
         elif b.units < _MARKER_MAX_UNITS and CHROME_LINE.fullmatch(b.text):
             b.dropped = "generic:chrome-line"
+        elif b.units < _BOILERPLATE_MAX_UNITS and BOILERPLATE.fullmatch(b.text):
+            b.dropped = "generic:boilerplate"
         elif (
             b.units < _MARKER_MAX_UNITS
             and b.link_density >= _SHARE_ROW_LINKS

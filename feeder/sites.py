@@ -47,7 +47,7 @@ from .errors import ConfigError
 logger = logging.getLogger(__name__)
 
 #: Bumped when the cleaning algorithm changes, so cached renderings are redone.
-CLEANER_VERSION = "3"
+CLEANER_VERSION = "4"
 
 _LIST_KEYS = (
     "drop_lines",

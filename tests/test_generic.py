@@ -79,3 +79,25 @@ def test_chinese_news_page() -> None:
         "京ICP备",
     ):
         assert drop not in text, drop
+
+
+def test_reprint_and_copyright_notices_dropped() -> None:
+    text = _text(FIXTURES / "generic_cn_repost.md")
+    for keep in (
+        "管理接口存在认证绕过漏洞",
+        "限制管理接口的访问来源",
+        "针对性的扫描活动",
+        "参考来源：https://news.example.com/mail-gateway-auth-bypass",
+    ):
+        assert keep in text, keep
+    for drop in (
+        "Press enter or click",
+        "如若转载",
+        "商务合作",
+        "原创发布",
+        "未经授权禁止转载",
+        "如需授权",
+        "本公众号所载文章",
+        "This entry was posted",
+    ):
+        assert drop not in text, drop
