@@ -26,6 +26,18 @@ log = logging.getLogger(__name__)
 
 #: Front matter beyond this many characters is read line-wise only (linear time).
 MAX_YAML_CHARS = 64 * 1024
+#: Single-byte Latin-script encodings that charset detection confuses with windows-1252.
+_LATIN_CONFUSABLE = frozenset(
+    {
+        "cp1250", "cp1254", "cp1257", "cp1258", "latin_1", "iso8859_2", "iso8859_3",
+        "iso8859_4", "iso8859_9", "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_15",
+        "iso8859_16", "mac_latin2", "mac_roman", "mac_iceland", "mac_turkish",
+    }
+)  # fmt: skip
+#: Tried in turn when detection finds no encoding at all.
+_FALLBACKS = ("cp1252", "cp1250", "cp1251")
+#: A non-ASCII character with a letter on each side.
+_IN_WORD = re.compile(r"(?<=[^\W\d_])([^\x00-\x7f])(?=[^\W\d_])")
 #: A file whose first KiBs are more than this share of control bytes is binary.
 BINARY_CONTROL_SHARE = 0.10
 
@@ -112,10 +124,37 @@ def decode(data: bytes, rel: str) -> tuple[str, str | None]:
         return text, f"invalid UTF-8 bytes replaced ({bad}, first at byte {utf8_error.start})"
     from charset_normalizer import from_bytes  # imported lazily: costly at start-up
 
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    best = matches.best()
     if best is None or best.encoding is None:
-        raise SeedError(rel, "undecodable bytes: not UTF-8 and no known encoding fits")
+        # No encoding reads it without "chaos" (often a short text in a
+        # legacy encoding): the first common one that reads as words, else
+        # windows-1252 with replacements. The ASCII stays exact; the article
+        # is published.
+        for codec in _FALLBACKS:
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            if _reads_as_words(text):
+                return text, f"decoded as {codec} (a guess: no encoding fits cleanly)"
+        text = data.decode("cp1252", errors="replace")
+        return text, "decoded as cp1252 (a guess: no encoding fits cleanly)"
+    # Latin-script single-byte encodings are hard to tell apart on a short
+    # text: French or Portuguese in Latin-1 read as Baltic cp1257 or Central
+    # European cp1250 with as little "chaos". As browsers do (WHATWG),
+    # windows-1252 wins when it is a candidate and reads as words: no symbol
+    # inside a word (Polish in cp1250 read as cp1252 gives "Za¿ó³æ").
+    if best.encoding in _LATIN_CONFUSABLE:
+        for m in matches:
+            if m.encoding == "cp1252" and _reads_as_words(text := str(m)):
+                return text, "decoded as cp1252"
     return str(best), f"decoded as {best.encoding}"
+
+
+def _reads_as_words(text: str) -> bool:
+    """No non-ASCII character between two letters is anything but a letter (or ’)."""
+    return all(ch.isalpha() or ch == "\u2019" for ch in _IN_WORD.findall(text))
 
 
 def split_front_matter(text: str) -> tuple[str | None, str, str | None]:

@@ -123,3 +123,36 @@ def test_alias_bomb_is_refused_quickly() -> None:
     doc = parse_bytes(f"---\ntitle: T\n{bomb}---\nbody".encode(), "a.md")
     assert doc.meta["title"] == "T"
     assert len(repr(doc.meta)) < 10_000
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Le élève a déjà préparé une tâche très intéressante pour la fête de Noël.", "latin-1"),
+        ("L’élève a préparé « une tâche » — pour la fête de Noël… Ça coûte 5 €.", "cp1252"),
+        ("A ação da população não é fácil; o coração está em órbita. Não há pão.", "latin-1"),
+        ("Perché la città è così bella? Più di così non si può, è già l'università.", "latin-1"),
+        ("El niño comió piñata en la mañana; ¿qué pasó? ¡Está bien! La canción.", "latin-1"),
+        ("Die Straße ist schön, die Bäume blühen und Jörg isst Käse. Übermäßig.", "latin-1"),
+        ("Här är en mening på svenska med å, ä och ö. Smörgåsbord är gött.", "latin-1"),
+        ("Zażółć gęślą jaźń. Łódź jest pięknym miastem, a żółw śpi przy źródle.", "cp1250"),
+        ("Příliš žluťoučký kůň úpěl ďábelské ódy. Čeština je krásný jazyk.", "cp1250"),
+        ("Съешь же ещё этих мягких французских булок, да выпей чаю. Привет!", "cp1251"),
+        ("中文的文章，正文内容包括安全漏洞的分析与修复建议。", "gbk"),
+    ],
+)
+def test_legacy_encodings_read_exactly(text: str, encoding: str) -> None:
+    """Seeds not in UTF-8 keep every character (windows-1252 preferred among Latin look-alikes)."""
+    seed = f"---\ntitle: t\nurl: https://e.org/a\n---\n{text}\n"
+    doc = parse_bytes(seed.encode(encoding), "legacy.md")
+    assert doc.body.strip() == text
+    assert any(w.startswith("decoded as ") for w in doc.warnings)
+
+
+def test_unrecognized_encoding_is_published_with_a_warning() -> None:
+    """Bytes no encoding reads cleanly keep their ASCII; the article is not lost."""
+    seed = "---\ntitle: t\nurl: https://e.org/a\n---\nASCII stays \x81\x8d\x8f\x90\x9d here.\n"
+    doc = parse_bytes(seed.encode("latin-1"), "odd.md")
+    assert doc.body.startswith("ASCII stays ") and doc.body.endswith(" here.\n")
+    assert doc.meta["url"] == "https://e.org/a"
+    assert any(w.startswith("decoded as ") for w in doc.warnings)
