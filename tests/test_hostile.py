@@ -10,6 +10,7 @@ markup that must never reach a feed reader.
 from __future__ import annotations
 
 import codecs
+import json
 import os
 import time
 import tracemalloc
@@ -641,7 +642,9 @@ def xss(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             encoding="utf-8",
         )
     out = root / "public" / "feed.atom"
-    report, _ = build(seeds, out, root / "state", "--max-entries", "0")
+    config = root / "feeder.toml"  # every entry also in an RSS and a JSON feed
+    config.write_text('[[feeds]]\nname = "all"\ntitle = "All"\nformats = ["rss", "json"]\n')
+    report, _ = build(seeds, out, root / "state", "--max-entries", "0", "--config", str(config))
     return {"report": report, "out": out, "data": out.read_bytes(), "root": root}
 
 
@@ -661,6 +664,28 @@ def test_xss_nothing_dangerous_survives(xss: dict[str, Any]) -> None:
         assert "<" not in summary or entry.find(f"{ATOM}summary").get("type", "text") == "text"
         checked += 1
     assert checked == len(XSS_PAYLOADS)
+
+
+def test_xss_rss_and_json_feeds_are_safe(xss: dict[str, Any]) -> None:
+    """The other formats carry the same sanitized content, and nothing else."""
+    public = xss["out"].parent
+    rss = etree.parse(str(public / "all.rss"))
+    items = rss.findall("channel/item")
+    assert len(items) == len(XSS_PAYLOADS)
+    encoded = "{http://purl.org/rss/1.0/modules/content/}encoded"
+    for item in items:  # the HTML of an item; its title is plain text, as in JSON Feed
+        html_fields = [item.find("description"), item.find(encoded)]
+        assert any(f is not None and f.text for f in html_fields)
+        for el in html_fields:
+            if el is not None and el.text:
+                problems = unsafe_markup(el.text)
+                assert not problems, f"{item.findtext('title')!r} {el.tag}: {problems}"
+    feed = json.loads((public / "all.json").read_text(encoding="utf-8"))
+    assert len(feed["items"]) == len(XSS_PAYLOADS)
+    for item in feed["items"]:
+        problems = unsafe_markup(item.get("content_html", ""))
+        assert not problems, f"{item['title']!r}: {problems}"
+        assert "<" not in item.get("summary", "")
 
 
 def test_xss_feedparser_unsanitized_view_is_safe(xss: dict[str, Any]) -> None:
