@@ -116,6 +116,10 @@ def _marker(blocks: list[Block], patterns: tuple[re.Pattern[str], ...], *, end: 
     return -1
 
 
+#: A line of an account card is at most this long (in units: characters, a CJK one counting 3).
+_CARD_LINE = 50.0
+
+
 def _drop_lines(block: Block, rule: SiteRule, drops: list[Drop]) -> None:
     """Remove the whole lines of a multi-line paragraph that ``rule`` names."""
     name = f"site:{rule.name}:drop_lines"
@@ -180,7 +184,35 @@ def _apply_site(blocks: list[Block], rule: SiteRule, drops: list[Drop]) -> bool:
             b.dropped = f"{tag}:drop_lines"
         elif rule.drop_lines or rule.drop_patterns:
             _drop_lines(b, rule, drops)
+    if rule.end_card:
+        _drop_end_card(live, f"{tag}:end_card")
     return started
+
+
+def _drop_end_card(blocks: list[Block], name: str) -> None:
+    """Drop the trailing run of short lines and images (an account's card).
+
+    The card starts one line before its first image at the earliest (a
+    source line such as "（来源：新华社）" before it stays), holds an image and
+    two lines or more, and follows a real paragraph: an article that ends in
+    short lines keeps them.
+    """
+    run: list[Block] = []
+    for b in reversed([b for b in blocks if b.live]):
+        if b.kind == "image" or (b.kind in ("para", "other") and 0 < b.units <= _CARD_LINE):
+            run.append(b)
+        else:
+            break
+    else:
+        return  # the whole page would be the card
+    run.reverse()
+    first_image = next((i for i, b in enumerate(run) if b.kind == "image"), None)
+    if first_image is None:
+        return
+    card = run[max(0, first_image - 1) :]
+    if sum(1 for b in card if b.kind != "image") >= 2:
+        for b in card:
+            b.dropped = name
 
 
 def _unwrap(soup: BeautifulSoup, rules: tuple[SiteRule, ...]) -> None:

@@ -14,12 +14,17 @@ optional except ``hosts``::
     end_at = ['Comments']               # the article ends before this block
     end_after = ['THE END']             # ... or with this block
     unwrap = ["font", "span"]           # elements replaced by their children
+    end_card = true                     # the page ends with an account card (below)
     enabled = true
 
 Patterns are Python regular expressions matched (``fullmatch``,
 case-insensitive) against the text of a block with white space folded, so
 they only remove what they name. Rules are validated when loaded: a mistake
 is a :class:`~feeder.errors.ConfigError` naming the file, never a silent no-op.
+
+``end_card``: the article is followed by the account's card (its name,
+slogans and QR codes: short lines and images), dropped as the last run of
+such blocks when it holds an image and two lines or more.
 
 A host pattern without ``*`` matches the host and its subdomains; ``*``
 patterns are shell-style globs (``*`` alone applies the rule to every page).
@@ -59,7 +64,8 @@ _LIST_KEYS = (
     "end_after",
 )
 _PATTERN_KEYS = frozenset(_LIST_KEYS) - {"drop_lines"}
-_KNOWN_KEYS = frozenset({"name", "hosts", "unwrap", "enabled", "description", *_LIST_KEYS})
+_BOOL_KEYS = ("enabled", "end_card")
+_KNOWN_KEYS = frozenset({"name", "hosts", "unwrap", "description", *_BOOL_KEYS, *_LIST_KEYS})
 _TAG_RE = re.compile(r"[a-z][a-z0-9]*")
 _HOST_RE = re.compile(r"[a-z0-9*?.\-\[\]]+")
 _MAX_PATTERN = 2000
@@ -85,6 +91,7 @@ class SiteRule:
     end_at: tuple[re.Pattern[str], ...] = ()
     end_after: tuple[re.Pattern[str], ...] = ()
     unwrap: tuple[str, ...] = ()
+    end_card: bool = False
     #: The raw, validated TOML data (for the digest).
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -161,7 +168,7 @@ def parse_rule(data: Mapping[str, Any], path: Path) -> SiteRule | None:
     name = data.get("name", path.stem)
     if not isinstance(name, str) or not name.strip():
         raise ConfigError("name must be a non-empty string", path=path)
-    for key in ("enabled",):
+    for key in _BOOL_KEYS:
         if key in data and not isinstance(data[key], bool):
             raise ConfigError(f"{key} must be true or false", path=path)
     if "description" in data and not isinstance(data["description"], str):
@@ -188,6 +195,7 @@ def parse_rule(data: Mapping[str, Any], path: Path) -> SiteRule | None:
         hosts=tuple(hosts),
         drop_lines=frozenset(fold(s).casefold() for s in lists["drop_lines"] if s.strip()),
         unwrap=tuple(unwrap),
+        end_card=bool(data.get("end_card", False)),
         raw={k: v for k, v in data.items() if k != "name"},
         **compiled,
     )

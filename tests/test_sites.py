@@ -136,3 +136,37 @@ def test_rules_are_frozen() -> None:
     rules = load_rules(None)
     with pytest.raises(AttributeError):
         rules.rules = ()  # type: ignore[misc]
+
+
+def _wechat_clean(html: str) -> str:
+    from feeder.clean import clean_html
+    from feeder.sites import load_rules
+
+    return clean_html(
+        html, url="https://mp.weixin.qq.com/s/abc", title="标题", source="某公众号",
+        rules=load_rules(None),
+    ).html  # fmt: skip
+
+
+_ARTICLE = "".join(
+    f"<p>第{n}段正文，讲述漏洞的成因、影响范围和修复建议，内容足够长，是文章的主体部分。</p>"
+    for n in range(1, 6)
+)
+
+
+def test_wechat_account_card_dropped_source_line_kept() -> None:
+    card = (
+        "<p>（来源：新华社）</p>"
+        "<p>某某安全团队公众号</p><p><img src='https://mmbiz.qpic.cn/qr.png'></p>"
+        "<p>聚焦攻防对抗热点技术</p><p>官方技术交流群</p>"
+    )
+    out = _wechat_clean(_ARTICLE + card)
+    assert "第5段正文" in out and "（来源：新华社）" in out
+    for gone in ("某某安全团队公众号", "qr.png", "聚焦攻防对抗热点技术", "官方技术交流群"):
+        assert gone not in out, gone
+
+
+def test_wechat_article_ending_in_short_lines_keeps_them() -> None:
+    ending = "<p>（完）</p><p>作者：张三</p><p>编辑：李四</p>"  # no image: not a card
+    out = _wechat_clean(_ARTICLE + ending)
+    assert "作者：张三" in out and "编辑：李四" in out
