@@ -118,8 +118,15 @@ _TAG = re.compile(r"<[^>]*>")
 _BLOCK_END = re.compile(r"</(?:p|div|li|h[1-6]|pre|blockquote|tr|table|ul|ol|figure)>")
 
 
+#: A no-break space whose escape leaked into the text (``\xa0``, ``\u00a0``, or
+#: ``xa0`` right after a CJK character, its backslash lost): crawlers' repr() bugs.
+_LEAKED_NBSP = re.compile(r"\\(?:xa0|u00a0)|(?<=[^\x00-\x7f])xa0(?![0-9a-zA-Z])")
+
+
 def fold(text: str) -> str:
     """Decode entities, drop XML-invalid characters, fold white space."""
+    if "a0" in text:
+        text = _LEAKED_NBSP.sub(" ", text)
     return _WS.sub(" ", strip_invalid_xml(html.unescape(text))).strip()
 
 

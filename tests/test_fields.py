@@ -213,3 +213,12 @@ def test_blocks_emptied_by_sanitizing_are_removed() -> None:
         base_url="https://e.org/a",
     )
     assert out == "<p>Before.</p><ul><li>kept</li></ul><p>After.</p>"
+
+
+def test_leaked_no_break_space_escapes_in_titles() -> None:
+    """Crawlers that write repr() output leave ``xa0`` or ``\\xa0`` where a space was."""
+    from feeder.normalize import fold
+
+    assert fold("AI安全案例分析xa0| JadePuffer勒索软件") == "AI安全案例分析 | JadePuffer勒索软件"
+    assert fold("Patch\\xa0Tuesday\\u00a0roundup") == "Patch Tuesday roundup"
+    assert fold("The 0xa0 byte in hexa0 names") == "The 0xa0 byte in hexa0 names"
