@@ -267,7 +267,8 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
     soup = BeautifulSoup(html, "lxml")
     site_rules = rules.for_url(url)
     _unwrap(soup, site_rules)
-    prune_tables(soup)
+    if "<table" in html:
+        prune_tables(soup)
     blocks = split_blocks(soup)
     drops: list[Drop] = []
     _drop_top(blocks, title)
