@@ -30,13 +30,23 @@ def _empty(cell: Tag) -> bool:
     return (not text or bool(_DELIMITER.fullmatch(text))) and not has_element(cell, _MEDIA)
 
 
+_SECTIONS = ("thead", "tbody", "tfoot")
+
+
+def _children(el: Tag, names: tuple[str, ...]) -> list[Tag]:
+    return [c for c in el.children if type(c) is Tag and c.name in names]
+
+
 def _rows(table: Tag) -> list[Tag]:
     """The table's own rows (not those of tables nested in its cells)."""
-    return [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
+    rows = []
+    for child in _children(table, ("tr", *_SECTIONS)):
+        rows.extend([child] if child.name == "tr" else _children(child, ("tr",)))
+    return rows
 
 
 def _cells(row: Tag) -> list[Tag]:
-    return [c for c in row.children if type(c) is Tag and c.name in ("td", "th")]
+    return _children(row, ("td", "th"))
 
 
 def prune_table(table: Tag) -> None:
@@ -54,8 +64,8 @@ def prune_table(table: Tag) -> None:
                     if j < len(r):
                         r[j].decompose()
                         del r[j]
-    for section in table.find_all(["thead", "tbody", "tfoot"]):
-        if section.find_parent("table") is table and not _cells_below(section):
+    for section in _children(table, _SECTIONS):
+        if not _children(section, ("tr",)):
             section.decompose()
     left = _rows(table)
     if not left:
@@ -66,10 +76,6 @@ def prune_table(table: Tag) -> None:
         cells[0].attrs = {}
         table.replace_with(cells[0])
         return
-
-
-def _cells_below(section: Tag) -> bool:
-    return any(_cells(tr) for tr in section.find_all("tr"))
 
 
 def prune_tables(soup: BeautifulSoup) -> None:

@@ -74,7 +74,9 @@ def test_entries_carry_url_title_source_dates(built: dict[str, Any]) -> None:
         title = entry.findtext(f"{ATOM}title")
         assert title and title.strip(), seed.name
         if isinstance(doc.meta.get("title"), str) and doc.meta["title"].strip():
-            assert title == " ".join(doc.meta["title"].split()), seed.name
+            # as given, white space folded (and a leaked "xa0" escape read as a space)
+            expected = re.sub(r"(?<=[^\x00-\x7f])xa0", " ", doc.meta["title"])
+            assert title == " ".join(expected.split()), seed.name
         author = entry.findtext(f"{ATOM}author/{ATOM}name")
         source = entry.find(f"{ATOM}source")
         assert author and source is not None, seed.name
