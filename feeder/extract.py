@@ -28,6 +28,17 @@ from .blocks import Block, has_element
 
 _I = re.IGNORECASE
 
+#: A date as pages print it above an article (2022年11月9日, 2024-12-10, May 23, 2025).
+_DATE = (
+    r"(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|[a-z]{3,9}\.? \d{1,2},? \d{4})"
+    r"(?: \d{1,2}:\d{2}(?::\d{2})?)?"
+)
+#: A view or comment counter (Views: 443, 5 条评论, 1.2k views, 阅读 3021).
+_COUNTER = (
+    r"(?:(?:views?|reads?|阅读量?|浏览量?|评论)[:：]?\s*[\d,.]+[kw万]?"
+    r"|[\d,.]+[kw万]?\s*(?:条评论|comments?|views?|reads?|次阅读|次浏览|阅读|浏览))"
+)
+
 #: Lines that are page chrome wherever they stand (the whole block's text).
 CHROME_LINE = re.compile(
     r"skip to (?:the )?(?:main |primary )?(?:content|sidebar|footer|navigation)"
@@ -45,7 +56,8 @@ CHROME_LINE = re.compile(
     r"|点击蓝字 ?关注我们|更多干货 ?点击蓝字 ?关注我们|在小说阅读器(?:读本章|中沉浸阅读)|去阅读"
     r"|在公众号小说中沉浸阅读|字号[:：]? ?大 ?中 ?小|(?:font size|text size)[: ]+a ?a ?a"
     r"|(?:当前位置|您的位置|你的位置|current location)[:：].{0,80}"
-    r"|press enter or click to view image in full size",
+    r"|press enter or click to view image in full size"
+    rf"|(?:{_DATE}\s*)?{_COUNTER}(?:\s*[·|/]?\s*{_COUNTER})*",
     _I,
 )
 
