@@ -170,3 +170,25 @@ def test_wechat_article_ending_in_short_lines_keeps_them() -> None:
     ending = "<p>（完）</p><p>作者：张三</p><p>编辑：李四</p>"  # no image: not a card
     out = _wechat_clean(_ARTICLE + ending)
     assert "作者：张三" in out and "编辑：李四" in out
+
+
+def test_the_register_byline_dropped_standfirst_kept() -> None:
+    from feeder.clean import clean_html
+    from feeder.sites import load_rules
+
+    body = "".join(
+        f"<p>Paragraph {n} of the story, with enough words to be the article itself here.</p>"
+        for n in range(1, 6)
+    )
+    html = (
+        "<p>A standfirst that sums the story up in one line</p>"
+        '<p>Jane Roe <a href="https://www.theregister.com/author/jane-roe">Jane Roe</a>'
+        " Security reporter</p>"
+        "<p>Published tue 03 Jun 2025 // 08:15 UTC</p>" + body
+    )
+    out = clean_html(
+        html, url="https://www.theregister.com/2025/06/03/story/", title="Story",
+        source="The Register", rules=load_rules(None),
+    ).html  # fmt: skip
+    assert "A standfirst that sums the story up" in out and "Paragraph 5 of the story" in out
+    assert "Security reporter" not in out and "Published tue" not in out
