@@ -217,7 +217,7 @@ def extract(blocks: list[Block], title: str, *, pin_start: bool = False) -> None
         start = 0
     segment_mass = _mass(live[start : end + 1])
     # Start after the last title heading that most of the article follows.
-    for i in range(-1 if pin_start else end, -1, -1):
+    for i in range(0 if pin_start else end, -1, -1):  # pinned: only the first block
         b = live[i]
         candidate = (b.kind == "heading" and b.level <= 3) or (
             b.kind == "para" and b.link_units == 0

@@ -192,3 +192,29 @@ def test_the_register_byline_dropped_standfirst_kept() -> None:
     ).html  # fmt: skip
     assert "A standfirst that sums the story up" in out and "Paragraph 5 of the story" in out
     assert "Security reporter" not in out and "Published tue" not in out
+
+
+def test_title_repeated_right_after_a_site_start_marker_is_dropped() -> None:
+    """A rule that finds the article's start (SANS ISC: after "Threat Level") still drops the
+    title heading that opens it."""
+    from feeder.clean import clean_html
+    from feeder.sites import load_rules
+
+    body = "".join(
+        f"<p>Paragraph {n} of the diary, long enough to be the article and not chrome.</p>"
+        for n in range(1, 6)
+    )
+    html = (
+        "<p>Sign Up for a free account</p><p>Threat Level: green</p>"
+        '<h1><a href="/diary/1">Odd scans for heapdump</a></h1>'
+        "<p><strong>Published</strong>: 2025-07-27. <strong>Last Updated</strong>: "
+        "2025-07-27 10:04:51 UTC <strong>by</strong> <a href='/h'>A Handler</a> (Version: 1)</p>"
+        + body
+    )
+    out = clean_html(
+        html, url="https://isc.sans.edu/diary/1", title="Odd scans for heapdump, (Mon, Jul 27th)",
+        source="SANS", rules=load_rules(None),
+    ).html  # fmt: skip
+    assert "Paragraph 1 of the diary" in out and "Paragraph 5 of the diary" in out
+    for gone in ("Odd scans for heapdump", "Last Updated", "Threat Level", "Sign Up"):
+        assert gone not in out, gone
