@@ -40,6 +40,15 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR")
 
 
+def _allow_shrink(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="publish even when far fewer seeds are found than the feed was built from "
+        "(default: keep the published feeds and fail)",
+    )
+
+
 def _number(text: str, kind: type[int] | type[float]) -> float:
     try:
         return kind(text)
@@ -73,6 +82,7 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--max-entries", type=_nonneg, metavar="N", help="entries in the feed (0: all)")
     b.add_argument("--json", action="store_true", help="print one JSON report on stdout")
     b.add_argument("--full", action="store_true", help="ignore the state: re-read every seed")
+    _allow_shrink(b)
     b.add_argument(
         "--progress",
         choices=("auto", "always", "never"),
@@ -105,6 +115,7 @@ def make_parser() -> argparse.ArgumentParser:
     serve.add_argument("--serve", metavar="HOST:PORT", help="serve the output directory")
     serve.add_argument("--no-serve", action="store_true", help="do not serve")
     r.add_argument("--log-json", action="store_true", help="log JSON lines")
+    _allow_shrink(r)
 
     t = sub.add_parser("trigger", help="make the running daemon rebuild now")
     _common(t)
@@ -133,6 +144,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["serve"] = args.serve
     if getattr(args, "log_json", False):
         overrides["log_json"] = True
+    if getattr(args, "allow_shrink", False):
+        overrides["allow_shrink"] = True
     return load_settings(args.config, overrides=overrides)
 
 

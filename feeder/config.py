@@ -68,6 +68,10 @@ class Settings:
     )
     #: Directory of site rules (``*.toml``); ``None`` means the rules shipped with feeder.
     sites_dir: Path | None = None
+    #: Seconds to wait for a state held by another process before failing.
+    busy_timeout: float = 30.0
+    #: Publish even when far fewer seeds are found than the feed was built from.
+    allow_shrink: bool = False
     feed: FeedSettings = field(default_factory=FeedSettings)
     #: More feeds than the main one (``[[feeds]]``, :mod:`feeder.feedconf`).
     feeds: tuple[FeedSpec, ...] = ()
@@ -116,6 +120,8 @@ _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "summary_chars": int,
         "timezone": str,
         "sites_dir": str,
+        "busy_timeout": (int, float),
+        "allow_shrink": bool,
     },
     "daemon": {
         "interval": (int, float),
@@ -237,6 +243,8 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError("interval must be a positive number of seconds", path=where)
     if settings.settle_seconds < 0:
         raise ConfigError("settle_seconds must not be negative", path=where)
+    if settings.busy_timeout < 0:
+        raise ConfigError("busy_timeout must not be negative", path=where)
     if settings.log_level.upper() not in _LOG_LEVELS:
         raise ConfigError(f"log_level must be one of {sorted(_LOG_LEVELS)}", path=where)
     _check_zone(settings.timezone, "timezone", where)

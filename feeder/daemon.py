@@ -112,9 +112,9 @@ class Daemon:
             pass
         except FeederError as e:
             self._failed(str(e))
-        except Exception as e:  # the daemon must outlive any bug in one build
-            self._failed(f"{type(e).__name__}: {e}")
-            log.debug("traceback of the failed build", exc_info=True)
+        except Exception as e:  # a bug: logged with its traceback; the daemon outlives it
+            log.error("internal error in the build (the state is untouched)", exc_info=True)
+            self._failed(f"internal error: {type(e).__name__}: {e}")
 
     def _recheck_settled(self) -> None:
         """Poll again once seeds still being written have settled, not a whole interval later.
@@ -154,10 +154,11 @@ class Daemon:
         except FeederError as e:
             log.error("triggered build failed: %s", e)
             return {"ok": False, "error": str(e)}
-        except Exception as e:
-            log.error("triggered build failed: %s: %s", type(e).__name__, e)
-            log.debug("traceback of the failed build", exc_info=True)
-            return {"ok": False, "error": f"{type(e).__name__}: {e}"}
+        except Exception as e:  # a bug: logged with its traceback; the daemon outlives it
+            log.error(
+                "internal error in the triggered build (the state is untouched)", exc_info=True
+            )
+            return {"ok": False, "error": f"internal error: {type(e).__name__}: {e}"}
         return {"ok": True, "result": result.to_json()}
 
     # -- serving and scheduling --------------------------------------------

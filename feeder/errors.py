@@ -48,7 +48,36 @@ class OutputError(FeederError):
 
 
 class StateError(FeederError):
-    """The state store is unusable (it is then rebuilt from scratch)."""
+    """The state store cannot be used; nothing in it was changed or deleted.
+
+    ``path`` is the state database (or its directory) and ``reason`` what
+    SQLite or the operating system said, in words.
+    """
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class StateLocked(StateError):
+    """Another process held the state longer than the busy timeout."""
+
+
+class StateCorrupt(StateError):
+    """The state is proven damaged: SQLite says so, or its own rows do not decode.
+
+    The only state error that rebuilds the state, and the damaged file is
+    moved aside (``state.sqlite3.corrupt-…``), never deleted.
+    """
+
+
+class ShrinkRefused(FeederError):
+    """A build found far fewer seeds than the published feed was built from.
+
+    A dropped mount or an emptied directory looks like this; the published
+    feeds are kept until the seeds are back or ``allow_shrink`` is set.
+    """
 
 
 class LockTimeout(FeederError):

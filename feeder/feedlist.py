@@ -2,7 +2,8 @@
 
 The counts come from the state of the last build (what it parsed), with the
 current configuration's filters applied, so the command is cheap, reads no
-seed and writes nothing. Before any build there is no state: every count
+seed and writes nothing: the state is opened read-only, and a locked or
+damaged one is an error, never a reason to touch it. Before any build there is no state: every count
 is 0 and the caller says so.
 """
 
@@ -24,7 +25,7 @@ def _published(settings: Settings) -> list[EntryMeta] | None:
     state_dir = settings.resolved_state_dir
     if not (state_dir / DB_NAME).is_file():
         return None
-    with State.open(state_dir) as st:
+    with State.open(state_dir, busy_timeout=settings.busy_timeout, readonly=True) as st:
         return st.published(0)
 
 

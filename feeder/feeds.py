@@ -5,9 +5,9 @@ The pipeline calls three functions, all no-ops without extra feeds:
 * :func:`plan` picks, from the state's published entries (every seed was
   parsed once, by the build), the entries of each feed. The pipeline renders
   the union of them with the main feed's entries, through the one cache.
-* :func:`write` writes every feed's documents (formats, archive pages),
-  ``feeds.opml``, removes files of feeds no longer configured, and remembers
-  in the state what it wrote.
+* :func:`write` stages every feed's documents (formats, archive pages) and
+  ``feeds.opml`` in the build's publication, retires the files of feeds no
+  longer configured, and remembers in the state what it wrote.
 * :func:`intact` tells the no-change path whether those files and the
   configuration are still the ones of the last build.
 """
@@ -28,7 +28,7 @@ from .errors import OutputError
 from .feedconf import FeedSpec, Filters
 from .feedfilter import Matcher, source_slug
 from .feedwrite import OPML_NAME, PlannedFeed, documents, render_opml, write_documents
-from .fsutil import atomic_write, file_signature
+from .fsutil import Publication, file_signature
 from .model import Entry, EntryMeta, FeedReport
 from .state import State
 from .urls import tag_uri
@@ -149,9 +149,17 @@ def last_reports(st: State) -> tuple[FeedReport, ...]:
 
 
 def write(
-    st: State, settings: Settings, the_plan: Plan | None, entries: Mapping[str, Entry]
+    st: State,
+    settings: Settings,
+    the_plan: Plan | None,
+    entries: Mapping[str, Entry],
+    pub: Publication,
 ) -> tuple[FeedReport, ...]:
-    """Write every extra feed, ``feeds.opml`` and the state's record of them."""
+    """Stage every extra feed and ``feeds.opml`` in ``pub``; record them in the state.
+
+    Files of feeds no longer configured are retired: deleted once the rest is
+    published.
+    """
     stored = _stored(st)
     if the_plan is None and stored is None:
         return ()
@@ -160,7 +168,7 @@ def write(
     written: list[Path] = []
     for planned in the_plan.feeds if the_plan else ():
         docs = documents(planned, settings.feed.self_url)
-        paths, changed = write_documents(docs, entries, directory)
+        paths, changed = write_documents(docs, entries, directory, pub)
         written += paths
         current = next((d for d in docs if d.rel == planned.outputs["atom"]), None)
         n = len(current.metas) if current else 0
@@ -168,32 +176,32 @@ def write(
             FeedReport(planned.name, tuple(map(str, paths)), n, changed, planned.matched)
         )
     if the_plan is not None:
-        written.append(_write_opml(settings, the_plan))
+        written.append(_write_opml(settings, the_plan, pub))
     keep = {str(p) for p in written}
     old = stored.get("files") if stored else None
     for name in old if isinstance(old, dict) else ():
         path = Path(name)
         if name not in keep and directory in path.parents:
             log.info("%s: no longer configured; removed", path)
-            path.unlink(missing_ok=True)
+            pub.retire(path)
     if the_plan is None:
         st.put(INFO_KEY, "")  # nothing configured any more
         return ()
     record = {
         "config": _config_key(settings),
-        "files": {str(p): file_signature(p) for p in written},
+        "files": {str(p): pub.signature(p) for p in written},
         "reports": [r.to_json() for r in reports],
     }
     st.put(INFO_KEY, json.dumps(record, ensure_ascii=False, sort_keys=True))
     return tuple(reports)
 
 
-def _write_opml(settings: Settings, the_plan: Plan) -> Path:
+def _write_opml(settings: Settings, the_plan: Plan, pub: Publication) -> Path:
     main = (settings.feed.title, settings.feed.self_url, settings.feed.alternate_url)
     items = [main] + [(p.feed.title, p.feed.self_url, p.feed.alternate_url) for p in the_plan.feeds]
     path = settings.output.parent / OPML_NAME
     try:
-        atomic_write(path, render_opml(settings.feed.title, items))
+        pub.stage(path, render_opml(settings.feed.title, items), level=Publication.LIST)
     except OSError as e:
         raise OutputError(path, f"cannot write the feed list: {e.strerror or e}") from e
     return path

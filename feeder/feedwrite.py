@@ -6,7 +6,7 @@ that order, where ``n`` is the feed's ``max_entries``; the subscription
 document holds the rest, 1 to ``n`` of the newest. A new entry therefore
 lands in the subscription document, and only when it is full does a new
 archive page appear (its older neighbour gains a ``next-archive`` link); the
-other pages keep their bytes and :func:`~feeder.fsutil.atomic_write` leaves
+other pages keep their bytes and :class:`~feeder.fsutil.Publication` leaves
 them alone. Entries that arrive out of date order shift the pages after them.
 """
 
@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 
 from .config import FeedSettings
 from .errors import OutputError
-from .fsutil import atomic_write
+from .fsutil import Publication
 from .model import Entry, EntryMeta
 
 log = logging.getLogger(__name__)
@@ -130,16 +130,17 @@ def render_document(doc: Document, entries: Sequence[Entry]) -> bytes:
 
 
 def write_documents(
-    docs: Sequence[Document], entries: Mapping[str, Entry], directory: Path
+    docs: Sequence[Document], entries: Mapping[str, Entry], directory: Path, pub: Publication
 ) -> tuple[list[Path], bool]:
-    """Write ``docs`` below ``directory`` (only changed bytes); (paths, anything written)."""
+    """Stage ``docs`` below ``directory`` (only changed bytes); (paths, anything written)."""
     paths: list[Path] = []
     wrote = False
     for doc in docs:
         path = directory / doc.rel
         data = render_document(doc, [entries[m.id] for m in doc.metas])
+        level = Publication.LEAF if doc.archive else Publication.FEED
         try:
-            if atomic_write(path, data):
+            if pub.stage(path, data, level=level):
                 wrote = True
                 log.debug("wrote %s (%d entries)", path, len(doc.metas))
         except OSError as e:

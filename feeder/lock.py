@@ -26,13 +26,17 @@ def build_lock(state_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise StateError(f"{state_dir}: cannot create the state directory: {e.strerror}") from e
+        raise StateError(state_dir, f"cannot create the state directory: {e.strerror or e}") from e
     lock = FileLock(str(state_dir / LOCK_NAME), timeout=timeout)
     try:
         lock.acquire()
     except Timeout as e:
         raise LockTimeout(
             f"{state_dir / LOCK_NAME}: another feeder build held the lock for {timeout:.0f} s"
+        ) from e
+    except OSError as e:  # a read-only or full state directory, a file in the way
+        raise StateError(
+            state_dir / LOCK_NAME, f"cannot take the build lock: {e.strerror or e}"
         ) from e
     try:
         yield

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .config import FeedSettings
-from .fsutil import atomic_write
+from .fsutil import Publication
 from .model import Entry
 
 log = logging.getLogger(__name__)
@@ -171,17 +171,25 @@ def write_pages(
     feed: FeedSettings,
     entries: Sequence[Entry],
     feeds: Sequence[tuple[str, str, str]] = (),
+    pub: Publication | None = None,
 ) -> None:
-    """Write ``index.html`` and ``feed.xsl`` next to ``output``, each only if it changed.
+    """Stage ``index.html`` and ``feed.xsl`` next to ``output``, each only if it changed.
 
-    ``entries`` arrive in feed order (newest first). Both files are written
-    atomically, so the server never sends half a page. Raises ``OSError``
-    like :func:`~feeder.fsutil.atomic_write`; the caller decides how fatal it is.
+    ``entries`` arrive in feed order (newest first). The stylesheet is
+    published before the feeds that point at it, the page after them.
+    Without ``pub`` both are published at once. Raises ``OSError`` like
+    :meth:`~feeder.fsutil.Publication.stage`; the caller decides how fatal it is.
     """
+    if pub is None:
+        with Publication() as own:
+            write_pages(output=output, feed=feed, entries=entries, feeds=feeds, pub=own)
+            own.publish()
+            own.finish()
+        return
     directory = output.parent
     page = render_index(feed_name=output.name, feed=feed, entries=entries, feeds=feeds)
     page_bytes = page.encode("utf-8")
-    if atomic_write(directory / INDEX_NAME, page_bytes):
+    if pub.stage(directory / INDEX_NAME, page_bytes, level=Publication.LIST):
         log.debug("wrote %s (%d entries)", directory / INDEX_NAME, min(len(entries), MAX_LISTED))
-    if atomic_write(directory / XSL_NAME, stylesheet()):
+    if pub.stage(directory / XSL_NAME, stylesheet(), level=Publication.LEAF):
         log.debug("wrote %s", directory / XSL_NAME)

@@ -11,10 +11,11 @@ previous state, and the next build simply does the work again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
-import sqlite3
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -23,13 +24,13 @@ from . import __version__, changes
 from . import feeds as more_feeds
 from .config import Settings, fingerprint
 from .content import make_cleaner, render_entry, render_task
-from .errors import FeederError, OutputError, StateError
-from .fsutil import atomic_write, file_signature, remove_stale_temps
+from .errors import FeederError, OutputError, ShrinkRefused, StateCorrupt
+from .fsutil import Publication, file_signature, remove_stale_temps
 from .ingest import CHUNK, PARALLEL_FROM, Progress, parse_seeds
 from .lock import build_lock
 from .model import BuildResult, Entry, EntryMeta, Rendered, SeedFile, Skipped
-from .scan import scan
-from .state import DB_NAME, SeedRecord, State
+from .scan import SeedStat, scan
+from .state import SeedRecord, State, quarantine
 from .workers import Workers
 
 # The parsing stack (yaml, markdown, nh3, bs4, ...) is imported where it is
@@ -44,19 +45,8 @@ BULK_FROM = 1000
 #: Entries to render that are worth starting workers for.
 START_WORKERS_TO_RENDER = 400
 
-#: SQLite errors that say the disk, not the state, is the problem (no rebuild).
-_STATE_IO_ERRORS = frozenset(
-    getattr(sqlite3, name, -1)
-    for name in (
-        "SQLITE_BUSY",
-        "SQLITE_LOCKED",
-        "SQLITE_READONLY",
-        "SQLITE_IOERR",
-        "SQLITE_FULL",
-        "SQLITE_CANTOPEN",
-        "SQLITE_PERM",
-    )
-)
+#: A build that finds fewer than this share of the seeds the state knows is refused.
+SHRINK_SHARE = 0.5
 
 
 class SeedDirError(FeederError):
@@ -77,35 +67,29 @@ def build(
     """Bring the feed up to date with the seed directory; see the module doc.
 
     Raises :class:`FeederError` subclasses for fatal problems (seed directory
-    missing, output unwritable); bad seeds are skipped and reported.
+    missing, output unwritable, state locked or unusable, a shrink refused);
+    bad seeds are skipped and reported. A state proven corrupt is moved aside
+    (:func:`~feeder.state.quarantine`) and the build runs once more on a fresh
+    one; any other exception is a bug and propagates with the state untouched.
     ``progress(done, total)`` is told how the parsing of changed seeds goes.
     """
     start = time.perf_counter()
     state_dir = settings.resolved_state_dir
+    run = functools.partial(
+        _build_in_state,
+        settings,
+        settle_seconds=settle_seconds,
+        full=full,
+        start=start,
+        progress=progress,
+    )
     with build_lock(state_dir):
         try:
-            return _build_in_state(
-                settings, settle_seconds=settle_seconds, full=full, start=start, progress=progress
-            )
-        except FeederError:
-            raise
-        except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as e:
-            # Corruption past the header (State.open only checks the header)
-            # surfaces as any error while reading rows: the state is a cache, so
-            # drop it and build once more from scratch. I/O errors are not that.
-            if getattr(e, "sqlite_errorcode", None) in _STATE_IO_ERRORS:
-                raise StateError(f"{state_dir}: cannot use the state: {e}") from e
-            log.warning(
-                "%s: state unusable (%s: %s); rebuilding it from scratch",
-                state_dir,
-                type(e).__name__,
-                str(e)[:200],
-            )
-            for suffix in ("", "-journal", "-wal", "-shm"):
-                Path(str(state_dir / DB_NAME) + suffix).unlink(missing_ok=True)
-            return _build_in_state(
-                settings, settle_seconds=settle_seconds, full=full, start=start, progress=progress
-            )
+            return run()
+        except StateCorrupt as e:
+            moved = quarantine(state_dir)
+            log.error("%s; moved it aside to %s and rebuilding the state from scratch", e, moved)
+            return run()
 
 
 def _build_in_state(
@@ -116,7 +100,20 @@ def _build_in_state(
     start: float,
     progress: Progress | None = None,
 ) -> BuildResult:
-    with State.open(settings.resolved_state_dir) as st, Workers() as workers:
+    """One build in one state transaction, its files published all or none.
+
+    Everything the build writes is staged (:class:`~feeder.fsutil.Publication`)
+    and renamed into place just before the state commits; a build that fails
+    anywhere — a feed, a page, a rename, the state's commit — leaves every
+    published file and the state as they were.
+    """
+    state_dir = settings.resolved_state_dir
+    with (
+        State.open(state_dir, busy_timeout=settings.busy_timeout) as st,
+        st.errors_as_state_errors(),
+        Workers() as workers,
+        Publication() as pub,
+    ):
         try:
             st.begin()
             result = _build(
@@ -127,11 +124,18 @@ def _build_in_state(
                 start=start,
                 progress=progress,
                 workers=workers,
+                pub=pub,
             )
-            st.commit()
+            try:
+                pub.publish()
+            except OSError as e:
+                where = e.filename or settings.output
+                raise OutputError(where, f"cannot publish: {e.strerror or e}") from e
+            st.commit()  # a failure here reverts the publication (leaving the block)
         except BaseException:
             st.rollback()
             raise
+        pub.finish()
     return result
 
 
@@ -142,6 +146,7 @@ def _build(
     settle_seconds: float,
     full: bool,
     start: float,
+    pub: Publication,
     progress: Progress | None = None,
     workers: Workers | None = None,
 ) -> BuildResult:
@@ -164,69 +169,47 @@ def _build(
         raise SeedDirError(f"{settings.seeds}: seed directory unusable: {e.strerror or e}") from e
 
     out = settings.output
-    # The poll that finds nothing changed: the walk is the one the state was
-    # last brought up to date with (same digests) and the feed is as written.
-    walk = changes.summarize(found)
-    last = {} if reset else changes.stored(st)
-    if (
-        walk.digests == last
-        and _output_intact(st, out, settings.max_entries)
-        and more_feeds.intact(st, settings)
-    ):
-        remove_stale_temps(out.parent)
+
+    def unchanged(deferred: Sequence[Skipped] = (), *, cached: bool = False) -> BuildResult:
         return BuildResult(
             output=out,
             seeds=len(found.stats),
             entries=int(st.get("entries") or 0),
             changed=False,
-            skipped=_skipped(st, found.refused, (), (), cached=True),
-            duration_s=time.perf_counter() - start,
-            feeds=more_feeds.last_reports(st),
-        )
-
-    diff = changes.compare(st, walk, last, settle_seconds=settle_seconds)
-    changed, removed, deferred = diff.changed, diff.removed, diff.deferred
-
-    remove_stale_temps(out.parent)
-    if (
-        not changed
-        and not removed
-        and _output_intact(st, out, settings.max_entries)
-        and more_feeds.intact(st, settings)
-    ):
-        changes.remember(st, walk, (d.path for d in deferred))
-        return BuildResult(
-            output=out,
-            seeds=len(found.stats),
-            entries=int(st.get("entries") or 0),
-            changed=False,
-            skipped=_skipped(st, found.refused, deferred, ()),
+            skipped=_skipped(st, found.refused, deferred, (), cached=cached),
             deferred=len(deferred),
             duration_s=time.perf_counter() - start,
             feeds=more_feeds.last_reports(st),
         )
 
+    # The poll that finds nothing changed: the walk is the one the state was
+    # last brought up to date with (same digests) and the feed is as written.
+    walk = changes.summarize(found)
+    last = {} if reset else changes.stored(st)
+    intact = _output_intact(st, out, settings.max_entries) and more_feeds.intact(st, settings)
+    if walk.digests == last and intact:
+        remove_stale_temps(out.parent)
+        return unchanged(cached=True)
+
+    if not settings.allow_shrink:
+        _refuse_shrink(st, settings.seeds, out, found=len(found.stats))
+    diff = changes.compare(st, walk, last, settle_seconds=settle_seconds)
+    changed, removed, deferred = diff.changed, diff.removed, diff.deferred
+
+    remove_stale_temps(out.parent)
+    if not changed and not removed and intact:
+        changes.remember(st, walk, (d.path for d in deferred))
+        return unchanged(deferred)
+
     st.forget(removed)
-    transient: list[Skipped] = []
-    records: list[SeedRecord] = []
-    # Most of the table rewritten (a cold build): index once, after the inserts.
-    bulk = len(changed) >= BULK_FROM and 2 * len(changed) >= len(found.stats)
-    with st.bulk_load() if bulk else contextlib.nullcontext():
-        for parsed in parse_seeds(changed, settings, progress, workers):
-            if parsed.transient or parsed.record is None:
-                transient.append(Skipped(parsed.rel, parsed.error or "retry"))
-                continue
-            if parsed.error:
-                log.warning("%s: skipped: %s", parsed.rel, parsed.error, extra={"seed_skip": True})
-            for w in parsed.warnings:
-                log.warning("%s: %s", parsed.rel, w)
-            records.append(parsed.record)
-            if len(records) >= CHUNK:
-                st.record_many(records)
-                records.clear()
-        st.record_many(records)
+    transient = _store_parsed(st, changed, settings, progress, workers, total=len(found.stats))
     # Unchanged until a seed changes: the next no-change poll checks this alone.
     changes.remember(st, walk, (s.path for s in (*deferred, *transient)))
+    if deferred and not st.get("output") and _published_count(out):
+        # A fresh state with seeds still being written: publishing now would
+        # drop their entries from a feed that has them; the next poll does it.
+        log.info("%d seeds still being written; publishing once they settle", len(deferred))
+        return unchanged(deferred)
 
     current = found.by_rel()
     plan = more_feeds.plan(st, settings)  # None without [[feeds]] / [per_source]
@@ -236,14 +219,13 @@ def _build(
     entries, more = entries[:split], entries[split:]
     from .atom import render_feed
 
-    data = render_feed(entries, feed=settings.feed)
     try:
-        wrote = atomic_write(out, data)
+        wrote = pub.stage(out, render_feed(entries, feed=settings.feed))
     except OSError as e:
         raise OutputError(out, f"cannot write the feed: {e.strerror or e}") from e
-    reports = more_feeds.write(st, settings, plan, {e.meta.id: e for e in more})
-    _write_pages(settings, entries, more_feeds.page_links(plan))
-    st.put("output", file_signature(out))
+    reports = more_feeds.write(st, settings, plan, {e.meta.id: e for e in more}, pub)
+    _write_pages(settings, entries, more_feeds.page_links(plan), pub)
+    st.put("output", pub.signature(out))
     st.put("entries", str(len(entries)))
     st.put("max_entries", str(settings.max_entries))
     return BuildResult(
@@ -258,6 +240,66 @@ def _build(
         rendered=rendered,
         feeds=reports,
     )
+
+
+def _store_parsed(
+    st: State,
+    changed: list[SeedStat],
+    settings: Settings,
+    progress: Progress | None,
+    workers: Workers | None,
+    *,
+    total: int,
+) -> list[Skipped]:
+    """Parse the changed seeds into the state; return those to retry at the next build."""
+    transient: list[Skipped] = []
+    records: list[SeedRecord] = []
+    # Most of the table rewritten (a cold build): index once, after the inserts.
+    bulk = len(changed) >= BULK_FROM and 2 * len(changed) >= total
+    with st.bulk_load() if bulk else contextlib.nullcontext():
+        for parsed in parse_seeds(changed, settings, progress, workers):
+            if parsed.transient or parsed.record is None:
+                transient.append(Skipped(parsed.rel, parsed.error or "retry"))
+                continue
+            if parsed.error:
+                log.warning("%s: skipped: %s", parsed.rel, parsed.error, extra={"seed_skip": True})
+            for w in parsed.warnings:
+                log.warning("%s: %s", parsed.rel, w)
+            records.append(parsed.record)
+            if len(records) >= CHUNK:
+                st.record_many(records)
+                records.clear()
+        st.record_many(records)
+    return transient
+
+
+def _refuse_shrink(st: State, seeds: Path, out: Path, *, found: int) -> None:
+    """Raise :class:`ShrinkRefused` when ``found`` seeds would shrink a published feed by far.
+
+    No seed at all, or fewer than :data:`SHRINK_SHARE` of the seeds the
+    state knows, while the published feed has entries: more likely a dropped
+    mount or an emptied directory than an operator deleting articles.
+    """
+    known = st.seed_count()
+    if found and found >= SHRINK_SHARE * known:
+        return
+    published = int(st.get("entries") or 0) if st.get("output") else _published_count(out)
+    if not published or not out.exists():
+        return
+    raise ShrinkRefused(
+        f"{seeds}: found {found} seeds where the state knows {known} and {out} has "
+        f"{published} entries; keeping the published feeds (a dropped mount or an emptied "
+        "directory?). Use --allow-shrink or [build] allow_shrink = true to publish anyway"
+    )
+
+
+def _published_count(out: Path) -> int:
+    """Entries in the feed file at ``out`` (0 when there is none)."""
+    try:
+        data = out.read_bytes()
+    except OSError:
+        return 0
+    return len(re.findall(rb"<entry[\s>]", data))
 
 
 def _render_published(
@@ -311,16 +353,20 @@ def _render_published(
 
 
 def _write_pages(
-    settings: Settings, entries: list[Entry], feeds: Sequence[tuple[str, str, str]] = ()
+    settings: Settings,
+    entries: list[Entry],
+    feeds: Sequence[tuple[str, str, str]],
+    pub: Publication,
 ) -> None:
+    from .pages import write_pages
+
     try:
-        from .pages import write_pages
-    except ImportError:  # pages are optional for a bare build
-        return
-    try:
-        write_pages(output=settings.output, feed=settings.feed, entries=entries, feeds=feeds)
+        write_pages(
+            output=settings.output, feed=settings.feed, entries=entries, feeds=feeds, pub=pub
+        )
     except OSError as e:
-        raise OutputError(settings.output.parent, f"cannot write pages: {e.strerror or e}") from e
+        where = e.filename or settings.output.parent
+        raise OutputError(where, f"cannot write pages: {e.strerror or e}") from e
 
 
 def _output_intact(st: State, path: Path, max_entries: int) -> bool:

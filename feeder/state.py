@@ -5,27 +5,34 @@ came of it (the entry's metadata, or the reason it was skipped), and caches
 the rendered content of published entries. A build compares a fresh stat
 walk with it, so an unchanged tree parses and writes nothing, and a changed
 seed is the only one read. SQLite's journal keeps it consistent through a
-kill at any moment; a missing or corrupt database is rebuilt from scratch.
+kill at any moment. A missing database is created; every SQLite error is
+raised as the :class:`~feeder.errors.StateError` it is (locked, read-only,
+I/O, full, corrupt), and only proven corruption makes the build move the
+file aside (:func:`quarantine`) and start a fresh one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .errors import StateError
+from .errors import StateCorrupt, StateError, StateLocked
 from .model import EntryMeta, Rendered
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "state.sqlite3"
 SCHEMA_VERSION = "1"
+#: Seconds to wait for another process's transaction before saying the state is locked.
+BUSY_TIMEOUT = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -78,6 +85,7 @@ def meta_to_json(meta: EntryMeta) -> str:
 
 
 def meta_from_json(text: str) -> EntryMeta:
+    """The entry metadata of one ``seeds`` row (``ValueError`` and kin when damaged)."""
     data = json.loads(text)
     data["published"] = datetime.fromisoformat(data["published"])
     data["updated"] = datetime.fromisoformat(data["updated"])
@@ -104,51 +112,138 @@ def seed_record(row: SeedRow, *, meta: EntryMeta | None, error: str | None) -> S
     )
 
 
+#: SQLite's primary result codes (the low byte of the extended ones), by what they mean here.
+_CORRUPT = {11: "database disk image is malformed", 26: "not a database"}  # CORRUPT, NOTADB
+_LOCKED = {5: "busy", 6: "locked"}  # SQLITE_BUSY, SQLITE_LOCKED
+_UNUSABLE = {
+    3: "permission denied",  # SQLITE_PERM
+    8: "read-only",  # SQLITE_READONLY (file, directory, database moved, ...)
+    10: "I/O error",  # SQLITE_IOERR
+    13: "disk full",  # SQLITE_FULL
+    14: "cannot open the database file",  # SQLITE_CANTOPEN
+}
+#: Files that belong to a database: they move together.
+_SIDE_FILES = ("-journal", "-wal", "-shm")
+
+
+def state_error(e: sqlite3.Error, path: Path, *, busy_timeout: float) -> StateError:
+    """The :class:`StateError` that ``e`` is: corrupt, locked, or unusable for another reason.
+
+    SQLite's *extended* result code (``sqlite_errorcode``, e.g. 1032 for
+    ``SQLITE_READONLY_DBMOVED``) is reduced to its primary code: only
+    ``SQLITE_CORRUPT`` and ``SQLITE_NOTADB`` prove damage.
+    """
+    code = getattr(e, "sqlite_errorcode", None)
+    name = getattr(e, "sqlite_errorname", None) or type(e).__name__
+    primary = code & 0xFF if isinstance(code, int) else None
+    detail = f"{e} ({name})"
+    # The state writes only valid UTF-8: text that does not decode proves damage
+    # (Python's sqlite3 reports it with this message and no SQLite code).
+    undecodable = primary is None and str(e).startswith("Could not decode to UTF-8")
+    if primary in _CORRUPT or undecodable:
+        return StateCorrupt(path, f"state is corrupt: {detail}")
+    if primary in _LOCKED:
+        return StateLocked(
+            path,
+            f"state is locked by another process (waited {busy_timeout:g} s): {detail}",
+        )
+    if primary in _UNUSABLE:
+        return StateError(path, f"cannot use the state ({_UNUSABLE[primary]}): {detail}")
+    return StateError(path, f"cannot use the state: {detail}")
+
+
+def quarantine(state_dir: Path) -> Path:
+    """Move a corrupt state database (and its journal) aside; return its new name.
+
+    The files become ``state.sqlite3.corrupt-<UTC time>`` (``-journal`` …
+    beside it), so the damage can be examined and nothing is lost; the next
+    :meth:`State.open` creates a fresh state.
+    """
+    path = state_dir / DB_NAME
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = path.with_name(f"{DB_NAME}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{DB_NAME}.corrupt-{stamp}-{n}")
+    try:
+        for suffix in ("", *_SIDE_FILES):
+            source = Path(str(path) + suffix)
+            if source.exists():
+                os.replace(source, Path(str(target) + suffix))
+    except OSError as e:
+        raise StateError(path, f"cannot move the corrupt state aside: {e.strerror or e}") from e
+    return target
+
+
 class State:
     """An open state database; use :meth:`open` as a context manager."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, busy_timeout: float) -> None:
         self.conn = conn
         self.path = path
+        self.busy_timeout = busy_timeout
 
     @classmethod
-    def open(cls, state_dir: Path) -> State:
-        """Open (or create) the state of ``state_dir``; a corrupt one is replaced."""
+    def open(
+        cls, state_dir: Path, *, busy_timeout: float = BUSY_TIMEOUT, readonly: bool = False
+    ) -> State:
+        """Open (or create) the state of ``state_dir``.
+
+        A busy database is waited for up to ``busy_timeout`` seconds.
+        ``readonly`` opens an existing state without ever writing to it
+        (``feeder feeds``). Raises :class:`StateError` (see :func:`state_error`):
+        a corrupt state is *not* replaced here; the build decides (see
+        :func:`quarantine`).
+        """
         path = state_dir / DB_NAME
-        try:
-            state_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise StateError(f"{state_dir}: cannot create the state directory: {e.strerror}") from e
-        try:
-            return cls._connect(path)
-        except sqlite3.DatabaseError as e:
-            log.warning("%s: state unusable (%s); rebuilding it from scratch", path, e)
-            for suffix in ("", "-journal", "-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
+        if not readonly:
             try:
-                return cls._connect(path)
-            except sqlite3.DatabaseError as e2:
-                raise StateError(f"{path}: cannot create the state: {e2}") from e2
+                state_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StateError(
+                    state_dir, f"cannot create the state directory: {e.strerror or e}"
+                ) from e
+        try:
+            return cls._connect(path, busy_timeout=busy_timeout, readonly=readonly)
+        except sqlite3.Error as e:
+            raise state_error(e, path, busy_timeout=busy_timeout) from e
 
     @classmethod
-    def _connect(cls, path: Path) -> State:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    def _connect(cls, path: Path, *, busy_timeout: float, readonly: bool) -> State:
+        if readonly:
+            uri = f"{path.resolve().as_uri()}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=busy_timeout)
+        else:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout)
         try:
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-            for name, spec in _INDEXES.items():
-                conn.execute(f"CREATE INDEX IF NOT EXISTS {name} {spec}")
+            if not readonly:
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.executescript(_SCHEMA)
+                for name, spec in _INDEXES.items():
+                    conn.execute(f"CREATE INDEX IF NOT EXISTS {name} {spec}")
             row = conn.execute("SELECT value FROM info WHERE key='schema'").fetchone()
-            if row is None:
+            if row is None and not readonly:
                 conn.execute("INSERT OR REPLACE INTO info VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            elif row[0] != SCHEMA_VERSION:
-                conn.close()
-                raise sqlite3.DatabaseError(f"schema {row[0]}, expected {SCHEMA_VERSION}")
+            elif row is not None and row[0] != SCHEMA_VERSION:
+                raise StateError(
+                    path,
+                    f"state has schema {row[0]}, this feeder uses {SCHEMA_VERSION}: "
+                    "use another state_dir or move this one away",
+                )
             conn.execute("SELECT count(*) FROM seeds").fetchone()
-        except sqlite3.DatabaseError:
+        except BaseException:
             conn.close()
             raise
-        return cls(conn, path)
+        return cls(conn, path, busy_timeout)
+
+    @contextmanager
+    def errors_as_state_errors(self) -> Iterator[None]:
+        """Turn every SQLite error inside the block into the :class:`StateError` it is."""
+        try:
+            yield
+        except sqlite3.Error as e:
+            raise state_error(e, self.path, busy_timeout=self.busy_timeout) from e
 
     def close(self) -> None:
         self.conn.close()
@@ -245,7 +340,16 @@ class State:
                 AND (t.updated > s.updated OR (t.updated = s.updated AND t.rel > s.rel)))
             ORDER BY s.published DESC, s.updated DESC, s.id DESC {limit}
         """.format(limit=f"LIMIT {int(limit)}" if limit else "")
-        return [meta_from_json(m) for (m,) in self.conn.execute(sql)]
+        return [self._decode(m) for (m,) in self.conn.execute(sql)]
+
+    def _decode(self, text: str) -> EntryMeta:
+        """A row the state wrote itself that does not decode proves the state damaged."""
+        try:
+            return meta_from_json(text)
+        except (ValueError, KeyError, TypeError) as e:
+            raise StateCorrupt(
+                self.path, f"state is corrupt: a seed row does not decode ({type(e).__name__}: {e})"
+            ) from e
 
     def duplicates(self) -> list[tuple[str, str]]:
         """(rel, rel of the winner) of every seed hidden by a newer fetch of its article.
@@ -261,6 +365,10 @@ class State:
             WHERE rn > 1 ORDER BY rel
         """
         return [(str(r), str(w)) for r, w in self.conn.execute(sql)]
+
+    def seed_count(self) -> int:
+        """Seeds the state knows (entries, duplicates and skipped ones)."""
+        return int(self.conn.execute("SELECT count(*) FROM seeds").fetchone()[0])
 
     def count_entries(self) -> int:
         row = self.conn.execute("SELECT count(DISTINCT id) FROM seeds WHERE id IS NOT NULL")

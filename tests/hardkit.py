@@ -9,6 +9,7 @@ its tool or the schema is missing (``.ci/run`` installs ``jing`` and ``trang``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -17,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +194,22 @@ def unsafe_markup(fragment: str) -> list[str]:
                     if ":" in url.split("/", 1)[0] and not url.startswith(SAFE_SCHEMES):
                         problems.append(f"<{tag} {name}={value[:60]!r}> unsafe URL")
     return problems
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str) -> Iterator[Path]:
+    """A tiny tmpfs at ``path`` (root only); skips the test where mounting is impossible."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tiny tmpfs to fill up needs root")
+    path.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        if subprocess.run(["umount", str(path)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(path)], capture_output=True)

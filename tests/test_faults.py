@@ -19,7 +19,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from hardkit import (
     feeder_env,
     relaxng,
     settings_for,
+    tmpfs,
 )
 from lxml import etree
 
@@ -372,25 +372,6 @@ def test_many_random_state_corruptions(tmp_path: Path) -> None:
 
 
 # -- disks: full and read-only ---------------------------------------------------------
-
-
-@contextlib.contextmanager
-def tmpfs(path: Path, size: str) -> Iterator[Path]:
-    """A tiny tmpfs at ``path`` (root only); skips the test where mounting is impossible."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tiny tmpfs to fill up needs root")
-    path.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
-    try:
-        yield path
-    finally:
-        if subprocess.run(["umount", str(path)], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "-l", str(path)], capture_output=True)
 
 
 def _fill(directory: Path) -> Path:
