@@ -230,12 +230,18 @@ def entry_meta(doc: Document, *, settings: Settings, mtime: float) -> EntryMeta:
     tz = settings.tz_for_host(site)
     fallback = datetime.fromtimestamp(mtime, tz=UTC)
     fetched = _date_field(meta, "fetch_date", tz, warn, fallback_note="")
-    published = _date_field(meta, "date", tz, warn, fallback_note="; used the fetch date")
+    # Name the value actually used: the fetch date, else the file's mtime.
+    used = (
+        "used the fetch date"
+        if fetched
+        else f"used the file's modification time ({fallback.isoformat(timespec='seconds')})"
+    )
+    published = _date_field(meta, "date", tz, warn, fallback_note=f"; {used}")
     if _pick(meta, "date")[0] is None:
-        warn("no date: used the fetch date")
+        warn(f"no date: {used}")
     limit = (fetched or fallback) + FUTURE_SLACK
     if published is not None and published > limit:
-        warn(f"date {published.date()} is after the fetch: used the fetch date")
+        warn(f"date {published.date()} is after the fetch: {used}")
         published = None
     if published is None:
         published = fetched or fallback

@@ -59,7 +59,17 @@ _YAML_NULLS = frozenset({"~", "null", "Null", "NULL"})
 
 
 class _NotYAML(Exception):
-    """The text is not YAML feeder reads (syntax error, alias, too deep)."""
+    """The text is not YAML feeder reads (syntax error, alias, too deep).
+
+    ``line`` and ``column`` (1-based) are where YAML says the problem is
+    (the start of the construct it was reading, when it names one).
+    """
+
+    def __init__(self, problem: str, line: int = 0, column: int = 0) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.line = line
+        self.column = column
 
 
 @functools.cache
@@ -87,7 +97,11 @@ def _load_yaml(text: str) -> Any:
     try:
         return yaml.load(text, Loader=loader)
     except (yaml.YAMLError, ValueError, RecursionError) as e:
-        raise _NotYAML(str(e)) from e
+        mark = getattr(e, "context_mark", None) or getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or str(e).split("\n", 1)[0]
+        if mark is None:
+            raise _NotYAML(problem) from e
+        raise _NotYAML(problem, mark.line + 1, mark.column + 1) from e
 
 
 def decode(data: bytes, rel: str) -> tuple[str, str | None]:
@@ -247,13 +261,41 @@ def read_yaml(front: str) -> Mapping[str, Any] | None:
     loader composes aliases before any hook could refuse them): an alias
     bomb then costs a line-wise reading, linear in its size.
     """
+    return _strict_yaml(front)[0]
+
+
+def _strict_yaml(front: str) -> tuple[Mapping[str, Any] | None, _NotYAML | None]:
+    """:func:`read_yaml`, and YAML's own complaint when it failed on the text."""
     if len(front) > MAX_YAML_CHARS or _ANCHOR_OR_ALIAS.search(front):
-        return None
+        return None, None
     try:
         data = _load_yaml(front)
-    except _NotYAML:
+    except _NotYAML as e:
+        return None, e
+    return (data, None) if isinstance(data, dict) else (None, None)
+
+
+#: The first character of a value that YAML reads as structure, not text.
+_YAML_INDICATORS = frozenset("[]{}\"'|>&*!%@`")
+
+
+def _yaml_warning(front: str, error: _NotYAML) -> str | None:
+    """A warning when reading ``front`` line by line may not give what its author meant.
+
+    The common crawler shape — a plain value holding ``: `` (``source: SANS
+    ISC, InfoCON: green``) — reads line by line as intended: no warning.
+    A value YAML took for structure (``title: [unclosed``, an open quote)
+    or a line that is not ``key: value`` does get one, with YAML's own
+    line:column message.
+    """
+    lines = front.split("\n")
+    line = lines[error.line - 1] if 0 < error.line <= len(lines) else ""
+    m = _LINE_KEY.match(line)
+    value = (m.group(2) or "").strip() if m else ""
+    if m and value and value[0] not in _YAML_INDICATORS:
         return None
-    return data if isinstance(data, dict) else None
+    where = f"line {error.line}, column {error.column}: " if error.line else ""
+    return f"front matter is not valid YAML ({where}{error.problem}); read it line by line"
 
 
 def _plain_front_matter(front: str) -> dict[str, Any] | None:
@@ -304,10 +346,13 @@ def read_front_matter(front: str) -> tuple[dict[str, Any], list[str]]:
     if plain is not None:
         return plain, warnings
     lines = read_lines(front)
-    data = read_yaml(front)
+    data, error = _strict_yaml(front)
     merged: dict[str, Any] = {}
     if data is None:
-        if front.strip():
+        message = _yaml_warning(front, error) if error is not None else None
+        if message:
+            warnings.append(message)
+        elif front.strip():
             log.debug("front matter is not strict YAML; read line by line")
         source: Mapping[str, Any] = lines
     else:
