@@ -150,18 +150,26 @@ def write_documents(
 
 
 def render_opml(title: str, feeds: Sequence[tuple[str, str, str]]) -> bytes:
-    """OPML 2.0 listing ``feeds`` as ``(title, xmlUrl, htmlUrl)``; no dates (no clock)."""
+    """OPML 2.0 listing ``feeds`` as ``(title, xmlUrl, htmlUrl)``; no dates (no clock).
+
+    Titles (a per-source feed's holds the scraped source name) are plain text,
+    but OPML lets ``text`` hold HTML and some importers read it so: they go
+    through :func:`~feeder.jsonfeed.inert_text`, the same text either way.
+    """
+    from .jsonfeed import inert_text
+
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<opml version="2.0">',
         "  <head>",
-        f"    <title>{_text(title)}</title>",
+        f"    <title>{_text(inert_text(title))}</title>",
         "  </head>",
         "  <body>",
     ]
     for name, xml_url, html_url in feeds:
+        shown = _attr(inert_text(name))
         lines.append(
-            f'    <outline type="rss" text={_attr(name)} title={_attr(name)}'
+            f'    <outline type="rss" text={shown} title={shown}'
             f" xmlUrl={_attr(xml_url)} htmlUrl={_attr(html_url)}/>"
         )
     lines += ["  </body>", "</opml>", ""]
@@ -169,10 +177,12 @@ def render_opml(title: str, feeds: Sequence[tuple[str, str, str]]) -> bytes:
 
 
 def _text(value: str) -> str:
+    """``value`` as XML character data."""
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _attr(value: str) -> str:
     """A quoted XML attribute value (``xml.sax.saxutils`` costs 15 ms of start-up)."""
     escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
-    return '"' + escaped.replace("\n", "&#10;").replace("\t", "&#9;") + '"'
+    escaped = escaped.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    return '"' + escaped + '"'

@@ -7,8 +7,11 @@ plain file, not a server route, so it works the same behind nginx or caddy.
 browser opening the feed shows a readable page instead of raw XML.
 
 Every scraped string is untrusted: all text goes through :func:`html.escape`,
-links are limited to ``http``/``https``, and the page forbids scripts with a
-``Content-Security-Policy``.
+entry links are limited to ``http``/``https`` (the links to the feed files are
+relative and never read as a scheme), and the page forbids scripts with a
+``Content-Security-Policy``. ``feed.xsl`` prints every string of the feed as
+text too (``xsl:value-of``, never ``disable-output-escaping``) and links only
+``http(s)`` addresses.
 """
 
 from __future__ import annotations
@@ -60,6 +63,13 @@ def _safe_url(url: str) -> str | None:
     return url.strip()
 
 
+def _local_href(path: str) -> str:
+    """A relative link to ``path`` that no browser reads as a scheme (``a:b`` → ``./a:b``)."""
+    if ":" in path.split("/", 1)[0]:
+        return "./" + path
+    return path
+
+
 def _shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -98,7 +108,7 @@ def render_index(
     them the page is exactly the single-feed page.
     """
     title = escape(feed.title)
-    href = escape(feed_name)
+    href = escape(_local_href(feed_name))
     items = "\n".join(_entry_html(e) for e in entries[:MAX_LISTED])
     if not items:
         items = "<li>No entries yet.</li>"
@@ -148,7 +158,7 @@ def _feed_links(feeds: Sequence[tuple[str, str, str]]) -> tuple[str, str]:
     heads: list[str] = []
     rows: dict[str, list[str]] = {}
     for title, media, href in feeds:
-        t, m, h = escape(title), escape(media), escape(href)
+        t, m, h = escape(title), escape(media), escape(_local_href(href))
         heads.append(f'<link rel="alternate" type="{m}" title="{t}" href="{h}">\n')
         name = escape(_FORMAT_NAMES.get(media, media))
         rows.setdefault(t, []).append(f'<a href="{h}" type="{m}">{name}</a>')

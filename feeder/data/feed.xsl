@@ -3,7 +3,9 @@
   Renders the Atom feed as a readable page when it is opened in a browser.
   The feed names this file in <?xml-stylesheet type="text/xsl" href="feed.xsl"?>;
   feed readers ignore it. Plain XSLT 1.0, text only (no disable-output-escaping),
-  so every string from the feed is shown as text, never interpreted as markup.
+  so every string from the feed is shown as text, never interpreted as markup;
+  entry links only to http(s) addresses, and the page forbids scripts with a
+  Content-Security-Policy, like index.html.
 -->
 <xsl:stylesheet version="1.0"
     xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
@@ -24,6 +26,8 @@
       <head>
         <meta charset="utf-8"/>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
+        <meta http-equiv="Content-Security-Policy"
+            content="default-src 'none'; style-src 'unsafe-inline'"/>
         <meta name="referrer" content="no-referrer"/>
         <title><xsl:value-of select="atom:feed/atom:title"/> (Atom feed)</title>
         <style>
