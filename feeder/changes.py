@@ -25,6 +25,8 @@ from .state import State
 
 #: The state's record of the last walk it is up to date with.
 INFO_KEY = "scan_groups"
+#: The reason given for a seed modified less than ``settle_seconds`` ago.
+DEFERRED = "still being written; retried at the next build"
 #: The pseudo-group of refused files (symlinks out of the tree, unreadable files).
 REFUSED = "\x00refused"
 
@@ -95,7 +97,7 @@ def compare(st: State, walk: Walk, last: dict[str, str], *, settle_seconds: floa
             if known.get(rel) == (size, mtime_ns):
                 continue
             if settle_ns and now_ns - mtime_ns < settle_ns:
-                deferred.append(Skipped(rel, "still being written; retried at the next build"))
+                deferred.append(Skipped(rel, DEFERRED))
                 continue
             changed.append(seed)
     removed = [rel for rel in known if rel not in present]

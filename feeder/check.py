@@ -1,8 +1,9 @@
 """``feeder check``: every seed through parse, normalize and render, nothing written.
 
-It reports, per file, why a seed would be skipped and which fallbacks it
-needed, so a crawler's output can be fixed at the source. ``--explain``
-shows what content cleaning removes from one seed and by which rule.
+It reports, per file, why a seed would be skipped (duplicates included:
+the older fetches of one article) and which fallbacks it needed, so a
+crawler's output can be fixed at the source. ``--explain`` shows what
+content cleaning removes from one seed and by which rule.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from .config import Settings
 from .content import make_cleaner
 from .errors import FeederError, SeedError
 from .ingest import read_document
-from .model import SeedFile
+from .model import SeedFile, duplicate_reason
 from .normalize import entry_meta, render
 from .pipeline import SeedDirError
 from .scan import scan
@@ -27,6 +28,9 @@ def check_seeds(settings: Settings) -> dict[str, tuple[str, ...]]:
         raise SeedDirError(f"{settings.seeds}: seed directory unusable: {e.strerror or e}") from e
     cleaner, _ = make_cleaner(settings)
     problems: dict[str, tuple[str, ...]] = {rel: (reason,) for rel, reason in found.refused}
+    # id → (updated, rel) of its newest fetch so far, as the state ranks them.
+    newest: dict[str, tuple[float, str]] = {}
+    hidden: list[tuple[str, str]] = []  # (rel, id) of every fetch that is not the newest
     for seed in found.seeds:
         try:
             doc = read_document(seed)
@@ -37,6 +41,17 @@ def check_seeds(settings: Settings) -> dict[str, tuple[str, ...]]:
             continue
         if meta.warnings:
             problems[seed.rel] = meta.warnings
+        rank = (meta.updated.timestamp(), seed.rel)
+        best = newest.get(meta.id)
+        if best is None or rank > best:
+            if best is not None:
+                hidden.append((best[1], meta.id))
+            newest[meta.id] = rank
+        else:
+            hidden.append((seed.rel, meta.id))
+    for rel, ident in hidden:
+        reason = f"skipped: {duplicate_reason(newest[ident][1])}"
+        problems[rel] = (*problems.get(rel, ()), reason)
     return dict(sorted(problems.items()))
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from . import __version__
 from .config import Settings, load_settings
 from .errors import FeederError
+from .logsetup import NoSkipLines
 
 log = logging.getLogger("feeder")
 
@@ -149,17 +150,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config, overrides=overrides)
 
 
-class _NoSkipLines(logging.Filter):
-    """Drop per-seed skip records: ``build`` and ``check`` list them from the result."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not getattr(record, "seed_skip", False)
-
-
 def _basic_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("feeder: %(levelname)s: %(message)s"))
-    handler.addFilter(_NoSkipLines())
+    handler.addFilter(NoSkipLines())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -32,6 +32,7 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from .changes import DEFERRED
 from .config import Settings
 from .control import AlreadyRunning, ControlServer, PidLock, summary, trigger
 from .errors import FeederError
@@ -51,6 +52,8 @@ SETTLE_JOB_ID = "settled"
 #: is safe: every published file is replaced atomically, and the kernel drops
 #: the build lock with the process.
 STOP_GRACE_S = 2.5
+#: Skipped seeds named one by one in the start-up line (the rest: `feeder check`).
+START_LISTED = 10
 _SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 
 
@@ -69,6 +72,8 @@ class Daemon:
         self._stopping = threading.Event()
         self._failures = 0
         self._polled = False  # the first poll is logged as "start", at INFO
+        #: path → reason of the seeds skipped at the last build (None before the first).
+        self._skipped: dict[str, str] | None = None
         self.server: FeedServer | None = None
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(1)}, timezone=UTC
@@ -98,7 +103,33 @@ class Daemon:
         data = result.to_json()
         # JSON log lines carry the whole result as fields (``build``, ``cause``).
         log.log(level, "%s (%s)", summary(data), reason, extra={"build": data, "cause": reason})
+        self._name_skipped(result)
         return result
+
+    def _name_skipped(self, result: BuildResult) -> None:
+        """Log each newly skipped seed with its reason; at start-up, those skipped now.
+
+        Seeds still being written are not skipped (they are read once they
+        settle) and are left out.
+        """
+        now = {s.path: s.reason for s in result.skipped if not s.reason.startswith(DEFERRED)}
+        if self._skipped is None:
+            if now:
+                shown = [f"{path} ({why})" for path, why in sorted(now.items())[:START_LISTED]]
+                more = len(now) - len(shown)
+                tail = f"; and {more} more: feeder check lists them all" if more else ""
+                log.warning(
+                    "%d %s skipped: %s%s",
+                    len(now),
+                    "seed is" if len(now) == 1 else "seeds are",
+                    "; ".join(shown),
+                    tail,
+                )
+        else:
+            for path, why in sorted(now.items()):
+                if self._skipped.get(path) != why:
+                    log.warning("%s: skipped: %s", path, why, extra={"seed": path})
+        self._skipped = now
 
     def poll(self) -> None:
         """The scheduled job: build, and turn every failure into one log line."""

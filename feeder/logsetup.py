@@ -50,6 +50,17 @@ class JsonFormatter(logging.Formatter):
         return _json.dumps(data, ensure_ascii=False, default=str)
 
 
+class NoSkipLines(logging.Filter):
+    """Drop the pipeline's per-seed skip records (``extra={"seed_skip": True}``).
+
+    ``build`` and ``check`` list the skipped seeds from the result, and the
+    daemon names each newly skipped one itself, so none is said twice.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "seed_skip", False)
+
+
 class _FeederHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Marks the handler this module installed, so a second call replaces it."""
 
@@ -68,6 +79,7 @@ def configure_logging(level: str, json: bool) -> None:
         root.removeHandler(old)
     handler = _FeederHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json else logging.Formatter(_TEXT_FORMAT))
+    handler.addFilter(NoSkipLines())
     root.addHandler(handler)
     root.setLevel(numeric)
     quiet = logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING

@@ -101,6 +101,11 @@ class FeedReport:
         }
 
 
+def duplicate_reason(winner: str) -> str:
+    """Why a seed is not an entry when ``winner`` is a newer fetch of the same article."""
+    return f"duplicate of {winner} (same article; the newest fetch is published)"
+
+
 @dataclass(frozen=True)
 class BuildResult:
     """What one build did; ``--json`` prints it."""

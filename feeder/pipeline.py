@@ -28,7 +28,15 @@ from .errors import FeederError, OutputError, ShrinkRefused, StateCorrupt
 from .fsutil import Publication, file_signature, remove_stale_temps
 from .ingest import CHUNK, PARALLEL_FROM, Progress, parse_seeds
 from .lock import build_lock
-from .model import BuildResult, Entry, EntryMeta, Rendered, SeedFile, Skipped
+from .model import (
+    BuildResult,
+    Entry,
+    EntryMeta,
+    Rendered,
+    SeedFile,
+    Skipped,
+    duplicate_reason,
+)
 from .scan import SeedStat, scan
 from .state import SeedRecord, State, quarantine
 from .workers import Workers
@@ -399,9 +407,6 @@ def _skipped(
             st.put("skipped", json.dumps([errors, duplicates], ensure_ascii=False))
     items = [Skipped(rel, reason) for rel, reason in errors]
     items += [Skipped(rel, reason) for rel, reason in refused]
-    items += [
-        Skipped(rel, f"duplicate of {winner} (same article; the newest fetch is published)")
-        for rel, winner in duplicates
-    ]
+    items += [Skipped(rel, duplicate_reason(winner)) for rel, winner in duplicates]
     items += [*deferred, *transient]
     return tuple(sorted(items, key=lambda s: s.path))

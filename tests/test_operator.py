@@ -46,3 +46,45 @@ def test_date_fallback_names_the_value_it_used(tmp_path: Path) -> None:
         "nodate.md: no date: used the file's modification time (2023-11-14T22:13:20+00:00)" in lines
     ), lines
     assert "fetched.md: no date: used the fetch date" in lines, lines
+
+
+def _dup_pair(seeds: Path, old: str, new: str) -> None:
+    for name, fetched in ((old, "2024-05-02T10:00:00"), (new, "2024-05-03T10:00:00")):
+        write_seed(
+            seeds,
+            name,
+            f"title: Same article\nurl: https://example.org/same?utm_source=x\n"
+            f"date: 2024-05-01\nfetch_date: {fetched}",
+        )
+
+
+def test_check_lists_duplicates(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    _dup_pair(seeds, "z-old.md", "a-new.md")
+    lines = _check(seeds, tmp_path)
+    assert any(line.startswith("z-old.md: skipped: duplicate of a-new.md") for line in lines), lines
+    assert not [line for line in lines if line.startswith("a-new.md")], lines
+
+
+def test_the_daemon_names_every_skipped_seed(tmp_path: Path) -> None:
+    from daemonkit import DaemonProc, wait_for
+
+    with DaemonProc(tmp_path, interval=0.3, settle=0, serve=False) as daemon:
+        (daemon.seeds / "empty.md").write_text("", encoding="utf-8")
+        _dup_pair(daemon.seeds, "old.md", "new.md")
+        daemon.start()
+        start = daemon.find("2 seeds are skipped: ")
+        assert start is not None, daemon.log()
+        assert "empty.md (" in start["msg"] and "old.md (duplicate of new.md" in start["msg"]
+        (daemon.seeds / "binary.md").write_bytes(b"\x00\x01\x02" * 100)
+        _dup_pair(daemon.seeds, "older.md", "newest.md")
+
+        def named() -> bool:
+            msgs = [str(r.get("msg")) for r in daemon.records()]
+            return any(m.startswith("binary.md: skipped: ") for m in msgs) and any(
+                m.startswith("older.md: skipped: duplicate of newest.md") for m in msgs
+            )
+
+        wait_for(named, timeout=20, what="the newly skipped seeds named in the log")
+        code, _ = daemon.stop()
+        assert code == 0
