@@ -18,6 +18,7 @@ from typing import Any
 from . import __version__
 from .config import Settings, load_settings
 from .errors import FeederError
+from .lock import OutputClaim
 from .logsetup import NoSkipLines
 
 log = logging.getLogger("feeder")
@@ -196,8 +197,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         bar = _ProgressBar(delay=0)
     elif args.progress == "auto" and sys.stderr.isatty():
         bar = _ProgressBar()
+    claim = OutputClaim(settings.output.parent, settings.resolved_state_dir, role="build")
     try:
-        result = build(settings, full=args.full, progress=bar)
+        with claim:
+            result = build(settings, full=args.full, progress=bar)
     finally:
         if bar is not None:
             bar.close()

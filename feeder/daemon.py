@@ -36,6 +36,7 @@ from .changes import DEFERRED
 from .config import Settings
 from .control import AlreadyRunning, ControlServer, PidLock, summary, trigger
 from .errors import FeederError
+from .lock import OutputClaim
 from .logsetup import configure_logging
 from .model import BuildResult
 from .procutil import SignalInbox, sd_notify
@@ -64,9 +65,13 @@ class _Stopping(Exception):
 class Daemon:
     """The state of one running daemon; :func:`run` drives it."""
 
-    def __init__(self, load: Callable[[], Settings], settings: Settings) -> None:
+    def __init__(
+        self, load: Callable[[], Settings], settings: Settings, claim: OutputClaim
+    ) -> None:
         self._load = load
         self.settings = settings
+        #: The claim of the output directory (one daemon per output).
+        self.claim = claim
         self.state_dir = settings.resolved_state_dir
         self._build_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -231,6 +236,15 @@ class Daemon:
         if new.resolved_state_dir != self.state_dir:
             log.warning("a new state directory takes effect on restart; keeping %s", self.state_dir)
             new = replace(new, state_dir=self.state_dir)
+        if new.output.parent != old.output.parent:
+            claim = OutputClaim(new.output.parent, self.state_dir, role="daemon")
+            try:
+                claim.acquire()
+            except FeederError as e:
+                log.error("reload failed, keeping the current configuration: %s", e)
+                return
+            self.claim.release()
+            self.claim = claim
         if (new.log_level, new.log_json) != (old.log_level, old.log_json):
             configure_logging(new.log_level, new.log_json)
         with self._build_lock:
@@ -281,7 +295,14 @@ def run(*, load: Callable[[], Settings]) -> int:
     except OSError as e:
         log.error("cannot create %s: %s", pid_lock.path, e.strerror or e)
         return 1
-    daemon = Daemon(load, settings)
+    claim = OutputClaim(settings.output.parent, settings.resolved_state_dir, role="daemon")
+    try:
+        claim.acquire(wait_for_same_state=True)
+    except FeederError as e:
+        log.error("%s", e)
+        pid_lock.release()
+        return 1
+    daemon = Daemon(load, settings, claim)
     control = ControlServer(daemon.state_dir, daemon.handle)
     idle = True
     with SignalInbox(_SIGNALS) as inbox:
@@ -293,6 +314,7 @@ def run(*, load: Callable[[], Settings]) -> int:
             control.stop()
             if daemon.server is not None:
                 daemon.server.stop()
+            daemon.claim.release()
             pid_lock.release()
             return 1
         daemon.schedule()
@@ -323,6 +345,7 @@ def run(*, load: Callable[[], Settings]) -> int:
             sd_notify("STOPPING=1")
             control.stop()
             idle = daemon.stop()
+            daemon.claim.release()
             pid_lock.release()
     if not idle:
         log.warning("abandoned the build in progress; the published feed is unchanged")

@@ -72,6 +72,10 @@ class StateCorrupt(StateError):
     """
 
 
+class OutputClaimed(FeederError):
+    """Another feeder process with another state directory writes this output."""
+
+
 class ShrinkRefused(FeederError):
     """A build found far fewer seeds than the published feed was built from.
 

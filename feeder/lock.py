@@ -1,4 +1,4 @@
-"""The inter-process build lock.
+"""The inter-process locks: the build lock of a state, the claim of an output.
 
 ``feeder build`` run by hand, the daemon's polls and ``feeder trigger`` all
 build through :func:`build_lock`, so two builds never interleave their
@@ -9,13 +9,19 @@ taken over at once, never stale.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 
-from .errors import LockTimeout, StateError
+from .errors import LockTimeout, OutputClaimed, StateError
 
 LOCK_NAME = "build.lock"
 
@@ -42,3 +48,83 @@ def build_lock(state_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+#: The claim file in the output directory (hidden: the server never serves it).
+CLAIM_NAME = ".feeder-output.lock"
+
+
+class OutputClaim:
+    """One output directory written from one state directory at a time.
+
+    Two daemons (or a daemon and ``feeder build``) with different state
+    directories on one output would overwrite each other's feeds; their build
+    locks, one per state, cannot see each other. The claim is an ``fcntl``
+    lock on :data:`CLAIM_NAME` in the output directory, holding the pid and
+    state directory of its holder. A holder with the *same* state directory
+    is no conflict — the build lock orders their builds — so ``feeder build``
+    beside its own daemon goes ahead. The kernel drops the lock with its
+    process. Where the claim file cannot be created at all (a read-only
+    output), there is nothing to protect and the build reports its own error.
+    """
+
+    def __init__(self, output_dir: Path, state_dir: Path, *, role: str) -> None:
+        self.path = output_dir / CLAIM_NAME
+        self.state_dir = state_dir.resolve()
+        self.role = role
+        self._fd: int | None = None
+
+    def acquire(self, *, wait_for_same_state: bool = False) -> None:
+        """Claim the output or raise :class:`OutputClaimed`; see the class doc.
+
+        ``wait_for_same_state`` (the daemon) waits for a holder with the same
+        state directory to finish instead of going ahead without the claim.
+        """
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            if str(self.state_dir) != holder.get("state_dir"):
+                os.close(fd)
+                raise OutputClaimed(
+                    f"{self.path.parent}: already written by a feeder "
+                    f"{holder.get('role', 'process')} (pid {holder.get('pid', '?')}) with the "
+                    f"state directory {holder.get('state_dir', '?')}; one output, one state"
+                ) from None
+            if not wait_for_same_state:
+                os.close(fd)
+                return
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        record = {"pid": os.getpid(), "role": self.role, "state_dir": str(self.state_dir)}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(record) + "\n").encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Give the claim up (the file stays: unlinking would race a new holder)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> OutputClaim:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _read_holder(fd: int) -> dict[str, Any]:
+    """The record the claim's holder wrote (it may be a moment late: read a few times)."""
+    for _ in range(20):
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(os.pread(fd, 4096, 0) or b"null")
+            if isinstance(data, dict):
+                return data
+        time.sleep(0.01)
+    return {}

@@ -88,3 +88,32 @@ def test_the_daemon_names_every_skipped_seed(tmp_path: Path) -> None:
         wait_for(named, timeout=20, what="the newly skipped seeds named in the log")
         code, _ = daemon.stop()
         assert code == 0
+
+
+def test_one_daemon_per_output(tmp_path: Path) -> None:
+    import subprocess
+
+    from daemonkit import DaemonProc, child_env, feeder_cmd
+
+    with DaemonProc(tmp_path, interval=30, settle=0, serve=False) as daemon:
+        write_seed(daemon.seeds, "a.md", "title: A\nurl: https://example.org/a")
+        daemon.start()
+        assert daemon.proc is not None
+        other = tmp_path / "other-state"
+        common = ["--seeds", str(daemon.seeds), "--output", str(daemon.output)]
+        second = subprocess.run(
+            feeder_cmd("run", *common, "--state-dir", str(other), "--no-serve"),
+            capture_output=True, text=True, env=child_env(tmp_path), timeout=60,
+        )  # fmt: skip
+        assert second.returncode == 1
+        assert f"pid {daemon.proc.pid}" in second.stderr and str(daemon.state) in second.stderr
+        build = run_feeder("build", *common, "--state-dir", str(other), check=False)
+        assert build.returncode == 1, build.stderr
+        line = build.stderr.strip()
+        assert "\n" not in line and f"pid {daemon.proc.pid}" in line and "one output" in line
+        same = run_feeder("build", *common, "--state-dir", str(daemon.state), check=False)
+        assert same.returncode == 0, same.stderr  # the daemon's own state: no conflict
+        code, _ = daemon.stop()
+        assert code == 0
+    after = run_feeder("build", *common, "--state-dir", str(other), check=False)
+    assert after.returncode == 0, after.stderr  # the claim died with the daemon
