@@ -8,7 +8,9 @@ content cleaning removes from one seed and by which rule.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .content import make_cleaner
@@ -18,6 +20,9 @@ from .model import SeedFile, duplicate_reason
 from .normalize import entry_meta, render
 from .pipeline import SeedDirError
 from .scan import scan
+
+if TYPE_CHECKING:
+    from .clean import Cleaned
 
 
 def check_seeds(settings: Settings) -> dict[str, tuple[str, ...]]:
@@ -55,9 +60,41 @@ def check_seeds(settings: Settings) -> dict[str, tuple[str, ...]]:
     return dict(sorted(problems.items()))
 
 
-def explain_seed(path: Path, *, settings: Settings) -> str:
-    """A readable report of what cleaning does to the seed at ``path``."""
-    from .clean import clean_html, explain
+@dataclass(frozen=True)
+class Explanation:
+    """What cleaning does to one seed: ``--explain``'s text, or its JSON."""
+
+    path: Path
+    title: str
+    url: str
+    rules: tuple[str, ...]
+    cleaned: Cleaned
+
+    def text(self) -> str:
+        from .clean import explain
+
+        head = [
+            f"{self.path}",
+            f"  title:  {self.title}",
+            f"  url:    {self.url or '(none)'}",
+            f"  rules:  {', '.join(self.rules) or '(generic only)'}",
+        ]
+        return "\n".join(head) + "\n" + explain(self.cleaned)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": str(self.path),
+            "title": self.title,
+            "url": self.url,
+            "rules": list(self.rules),
+            "fallback": self.cleaned.fallback,
+            "dropped": [{"rule": d.rule, "text": d.text} for d in self.cleaned.dropped],
+        }
+
+
+def explain_seed(path: Path, *, settings: Settings) -> Explanation:
+    """What cleaning does to the seed at ``path`` (read, never published)."""
+    from .clean import clean_html
     from .render import render_markdown
     from .sites import load_rules
 
@@ -76,10 +113,5 @@ def explain_seed(path: Path, *, settings: Settings) -> str:
         source=meta.source,
         rules=rules,
     )
-    head = [
-        f"{path}",
-        f"  title:  {meta.title}",
-        f"  url:    {meta.link or '(none)'}",
-        f"  rules:  {', '.join(r.name for r in rules.for_url(meta.link)) or '(generic only)'}",
-    ]
-    return "\n".join(head) + "\n" + explain(cleaned)
+    names = tuple(r.name for r in rules.for_url(meta.link))
+    return Explanation(path, meta.title, meta.link, names, cleaned)

@@ -1,4 +1,4 @@
-"""The ``feeder`` command line: build, check, run, trigger.
+"""The ``feeder`` command line: build, check, run, trigger, feeds, status.
 
 Exit codes: 0 success; 1 a fatal error (bad configuration, unwritable
 output, problems found by ``check``, no daemon for ``trigger``); 2 a usage
@@ -8,8 +8,10 @@ error. Only this module configures logging.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,26 +22,70 @@ from .config import Settings, load_settings
 from .errors import FeederError
 from .lock import OutputClaim
 from .logsetup import NoSkipLines
+from .model import plural
 
 log = logging.getLogger("feeder")
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+#: The built-in defaults, quoted in the options' help.
+_BUILTIN = Settings()
+
+
+def _default(key: str, value: object) -> str:
+    """``(default: [section] key of the configuration, else VALUE)``."""
+    return f"(default: {key} of the configuration, else {value})"
+
+
+def _common(p: argparse.ArgumentParser, *, log_level: str) -> None:
     p.add_argument(
         "--config",
         type=Path,
         metavar="FILE",
-        help="configuration file (default: config/feeder.toml if present)",
+        help="configuration file (default: config/feeder.toml if present, else the built-in "
+        "defaults)",
     )
-    p.add_argument("--seeds", type=Path, metavar="DIR", help="seed directory")
-    p.add_argument("--output", type=Path, metavar="FILE", help="the Atom feed to write")
+    p.add_argument(
+        "--seeds",
+        type=Path,
+        metavar="DIR",
+        help=f"seed directory {_default('[build] seeds', _BUILTIN.seeds)}",
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help=f"the Atom feed to write {_default('[build] output', _BUILTIN.output)}",
+    )
     p.add_argument(
         "--state-dir",
         type=Path,
         metavar="DIR",
-        help="where feeder keeps its state and cache (never inside the output dir)",
+        help="where feeder keeps its state and cache, never inside the output directory "
+        + _default("[build] state_dir", "$XDG_STATE_HOME/feeder/<hash of the output path>"),
     )
-    p.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR")
+    p.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        help=f"DEBUG, INFO, WARNING or ERROR (default: {log_level})",
+    )
+
+
+def _max_entries(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-entries",
+        type=_nonneg,
+        metavar="N",
+        help="entries in the feed, newest first, 0 for all "
+        + _default("[build] max_entries", _BUILTIN.max_entries),
+    )
+
+
+def _json_flag(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help=f"print {what} as one JSON document on one line on stdout (default: text)",
+    )
 
 
 def _allow_shrink(p: argparse.ArgumentParser) -> None:
@@ -80,53 +126,82 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     b = sub.add_parser("build", help="build the feed once")
-    _common(b)
-    b.add_argument("--max-entries", type=_nonneg, metavar="N", help="entries in the feed (0: all)")
-    b.add_argument("--json", action="store_true", help="print one JSON report on stdout")
-    b.add_argument("--full", action="store_true", help="ignore the state: re-read every seed")
+    _common(b, log_level="WARNING")
+    _max_entries(b)
+    _json_flag(b, "the build report")
+    b.add_argument(
+        "--full",
+        action="store_true",
+        help="ignore the state: re-read every seed (default: only the seeds that changed)",
+    )
     _allow_shrink(b)
     b.add_argument(
         "--progress",
         choices=("auto", "always", "never"),
         default="auto",
         help="a progress bar on stderr while seeds are parsed "
-        "(auto: on a terminal, for builds longer than half a second)",
+        "(default: auto, on a terminal for builds longer than half a second)",
     )
 
     c = sub.add_parser("check", help="parse and normalize every seed without writing")
-    _common(c)
+    _common(c, log_level="ERROR")
     c.add_argument(
         "--explain",
         type=Path,
         metavar="FILE",
-        help="show what content cleaning drops from one seed, and by which rule",
+        help="show what content cleaning drops from one seed, and by which rule "
+        "(default: check every seed)",
     )
-    c.add_argument("--json", action="store_true", help="print the problems as JSON on stdout")
+    _json_flag(c, "the problems (or the explanation)")
 
     r = sub.add_parser("run", help="run the daemon: poll, rebuild, serve")
-    _common(r)
-    r.add_argument("--max-entries", type=_nonneg, metavar="N")
-    r.add_argument("--interval", type=_positive, metavar="SECONDS", help="poll interval")
+    _common(r, log_level=f"[daemon] log_level of the configuration, else {_BUILTIN.log_level}")
+    _max_entries(r)
+    r.add_argument(
+        "--interval",
+        type=_positive,
+        metavar="SECONDS",
+        help=f"seconds between polls {_default('[daemon] interval', f'{_BUILTIN.interval:g}')}",
+    )
     r.add_argument(
         "--settle-seconds",
         type=float,
         metavar="SECONDS",
-        help="seeds modified more recently than this wait for the next poll",
+        help="seeds modified more recently than this wait for the next poll "
+        + _default("[daemon] settle_seconds", f"{_BUILTIN.settle_seconds:g}"),
     )
     serve = r.add_mutually_exclusive_group()
-    serve.add_argument("--serve", metavar="HOST:PORT", help="serve the output directory")
-    serve.add_argument("--no-serve", action="store_true", help="do not serve")
-    r.add_argument("--log-json", action="store_true", help="log JSON lines")
+    serve.add_argument(
+        "--serve",
+        metavar="HOST:PORT",
+        help=f"serve the output directory {_default('[daemon] serve', _BUILTIN.serve)}",
+    )
+    serve.add_argument("--no-serve", action="store_true", help="do not serve (default: serve)")
+    r.add_argument(
+        "--log-json",
+        action="store_true",
+        help="log JSON lines " + _default("[daemon] log_json", "text lines"),
+    )
     _allow_shrink(r)
 
     t = sub.add_parser("trigger", help="make the running daemon rebuild now")
-    _common(t)
-    t.add_argument("--timeout", type=_positive, default=300.0, metavar="SECONDS")
-    t.add_argument("--json", action="store_true", help="print the build report as JSON")
+    _common(t, log_level="WARNING")
+    t.add_argument(
+        "--timeout",
+        type=_positive,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long to wait for the rebuild (default: 300)",
+    )
+    _json_flag(t, "the build report")
 
     f = sub.add_parser("feeds", help="list the configured feeds and their entry counts")
-    _common(f)
-    f.add_argument("--json", action="store_true", help="print the feeds as JSON on stdout")
+    _common(f, log_level="WARNING")
+    _json_flag(f, "the feeds")
+
+    st = sub.add_parser("status", help="ask the running daemon how it is doing")
+    _common(st, log_level="WARNING")
+    _json_flag(st, "the daemon's status")
     return parser
 
 
@@ -208,7 +283,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"feeder: skipped {s.path}: {s.reason}", file=sys.stderr)
     state = "written" if result.changed else "unchanged"
     print(
-        f"feeder: {result.seeds} seeds read, {result.entries} entries written, "
+        f"feeder: {plural(result.seeds, 'seed')} read, "
+        f"{plural(result.entries, 'entry', 'entries')} written, "
         f"{len(result.skipped)} skipped -> {result.output} ({state}, {result.duration_s:.2f} s)",
         file=sys.stderr,
     )
@@ -223,20 +299,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .check import check_seeds, explain_seed
 
     if args.explain is not None:
-        print(explain_seed(args.explain, settings=settings))
+        report = explain_seed(args.explain, settings=settings)
+        if args.json:
+            _print_json(report.to_json())
+        else:
+            print(report.text())
         return 0
     problems = check_seeds(settings)
     if args.json:
-        print(
-            json.dumps(
-                [{"path": p, "problems": list(ps)} for p, ps in problems.items()],
-                ensure_ascii=False,
-            )
-        )
+        _print_json([{"path": p, "problems": list(ps)} for p, ps in problems.items()])
     for path, items in problems.items():
         for item in items:
             print(f"{path}: {item}", file=sys.stderr)
-    print(f"feeder: {len(problems)} seeds with problems", file=sys.stderr)
+    print(f"feeder: {plural(len(problems), 'seed')} with problems", file=sys.stderr)
     return 1 if problems else 0
 
 
@@ -272,11 +347,25 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     if not built:
         print("feeder: no build yet (run feeder build): counts are 0", file=sys.stderr)
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
+        _print_json(rows)
         return 0
+    print("name\tentries/matched\turl\ttitle")
     for row in rows:
         print(f"{row['name']}\t{row['entries']}/{row['matched']}\t{row['url']}\t{row['title']}")
     return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    _basic_logging(args.log_level.upper() if args.log_level else "WARNING")
+    settings = _settings(args)
+    from .control import status
+
+    return status(settings, json=args.json)
+
+
+def _print_json(value: object) -> None:
+    """One JSON document on one line (what every ``--json`` prints)."""
+    print(json.dumps(value, ensure_ascii=False))
 
 
 COMMANDS = {
@@ -285,6 +374,7 @@ COMMANDS = {
     "run": cmd_run,
     "trigger": cmd_trigger,
     "feeds": cmd_feeds,
+    "status": cmd_status,
 }
 
 
@@ -297,6 +387,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader of our output went away (``| head``): end quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as e:  # a bug: one line for the user, the traceback at debug level
         log.debug("unexpected error", exc_info=True)
         print(f"feeder: internal error: {type(e).__name__}: {e}", file=sys.stderr)

@@ -9,9 +9,10 @@ Both live in the state directory, which belongs to one output feed:
     be locked belongs to nobody.
 ``control.sock``
     A Unix stream socket (mode 0600: only the daemon's user can use it). A
-    client sends one JSON line, ``{"cmd": "rebuild"}`` or ``{"cmd": "ping"}``,
-    and reads one JSON line back: ``{"ok": true, "result": {...}}`` or
-    ``{"ok": false, "error": "..."}``. Only the lock holder ever binds it, so
+    client sends one JSON line, ``{"cmd": "rebuild"}``, ``{"cmd": "status"}``
+    or ``{"cmd": "ping"}``, and reads one JSON line back: ``{"ok": true,
+    "result": {...}}`` (``"status"`` for a status) or ``{"ok": false,
+    "error": "..."}``. Only the lock holder ever binds it, so
     the daemon may remove a stale socket file before binding; a client that
     finds the file but cannot connect knows no daemon is running.
 """
@@ -35,6 +36,8 @@ from typing import Any
 
 from .config import Settings
 from .errors import FeederError
+from .fsutil import make_dirs
+from .model import plural
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +67,7 @@ class PidLock:
 
     def acquire(self) -> None:
         """Lock the pid file and write our pid, or raise :class:`AlreadyRunning`."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -214,10 +217,11 @@ def summary(result: dict[str, Any]) -> str:
     """A one-line description of a build result (as :meth:`BuildResult.to_json` gives it)."""
     state = "updated" if result.get("changed") else "unchanged"
     skipped = len(result.get("skipped") or ())
+    entries = plural(int(result.get("entries") or 0), "entry", "entries")
+    seeds = plural(int(result.get("seeds") or 0), "seed")
     return (
-        f"{result.get('output')}: {state}, {result.get('entries')} entries from "
-        f"{result.get('seeds')} seeds ({result.get('parsed')} parsed, "
-        f"{result.get('rendered')} rendered, {skipped} skipped) "
+        f"{result.get('output')}: {state}, {entries} from {seeds} "
+        f"({result.get('parsed')} parsed, {result.get('rendered')} rendered, {skipped} skipped) "
         f"in {float(result.get('duration_s') or 0):.2f} s"
     )
 
@@ -247,5 +251,55 @@ def trigger(settings: Settings, *, timeout: float = 300.0, json: bool = False) -
     result = reply.get("result") or {}
     print(f"feeder: rebuilt {summary(result)}", file=sys.stderr)
     if json:
-        print(_json.dumps(result, indent=2, ensure_ascii=False))
+        print(_json.dumps(result, ensure_ascii=False))
     return 0
+
+
+def status(settings: Settings, *, json: bool = False) -> int:
+    """Print what the running daemon says of itself (``feeder status``); exit 1 without one."""
+    state_dir = settings.resolved_state_dir
+    try:
+        reply = request(state_dir, {"cmd": "status"}, timeout=10.0)
+    except NotRunning as e:
+        print(f"feeder: {e}; start one with `feeder run`", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as e:  # TimeoutError included
+        print(f"feeder: cannot talk to the daemon on {state_dir}: {e}", file=sys.stderr)
+        return 1
+    info = reply.get("status")
+    if not reply.get("ok") or not isinstance(info, dict):
+        print(f"feeder: the daemon did not answer: {reply.get('error')}", file=sys.stderr)
+        return 1
+    if json:
+        print(_json.dumps(info, ensure_ascii=False))
+    else:
+        print(describe_status(info))
+    return 0
+
+
+def describe_status(info: dict[str, Any]) -> str:
+    """``feeder status`` as lines of text."""
+    last = info.get("last_poll") or {}
+    lines = [
+        f"daemon:     pid {info.get('pid')}, up {float(info.get('uptime_s') or 0):.0f} s, "
+        f"healthy: {'yes' if info.get('healthy') else 'no'}",
+        f"seeds:      {info.get('seeds_dir')} ({plural(int(info.get('seeds') or 0), 'seed')}, "
+        f"{int(info.get('skipped') or 0)} skipped)",
+        f"state:      {info.get('state_dir')}",
+        f"serving:    {info.get('serving') or '(not serving)'}",
+    ]
+    if last:
+        outcome = last.get("error") or last.get("result")
+        lines.append(
+            f"last poll:  {last.get('time')} ({last.get('cause')}, "
+            f"{float(last.get('duration_s') or 0):.2f} s): {outcome}"
+        )
+    else:
+        lines.append("last poll:  none yet")
+    if info.get("consecutive_failures"):
+        lines.append(f"failures:   {info['consecutive_failures']} in a row")
+    lines.append(f"next poll:  {info.get('next_poll') or '(none scheduled)'}")
+    for feed in info.get("feeds") or ():
+        entries = plural(int(feed.get("entries") or 0), "entry", "entries")
+        lines.append(f"feed:       {feed.get('name')}: {entries} ({feed.get('output')})")
+    return "\n".join(lines)

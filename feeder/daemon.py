@@ -53,9 +53,15 @@ SETTLE_JOB_ID = "settled"
 #: is safe: every published file is replaced atomically, and the kernel drops
 #: the build lock with the process.
 STOP_GRACE_S = 2.5
+#: Failed builds in a row after which the daemon reports itself unhealthy.
+UNHEALTHY_AFTER = 3
 #: Skipped seeds named one by one in the start-up line (the rest: `feeder check`).
 START_LISTED = 10
 _SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
 class _Stopping(Exception):
@@ -79,6 +85,10 @@ class Daemon:
         self._polled = False  # the first poll is logged as "start", at INFO
         #: path → reason of the seeds skipped at the last build (None before the first).
         self._skipped: dict[str, str] | None = None
+        self._started = (time.time(), time.monotonic())
+        #: What ``feeder status`` and the health check say of the last build.
+        self.last_poll: dict[str, Any] | None = None
+        self.last_result: BuildResult | None = None
         self.server: FeedServer | None = None
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(1)}, timezone=UTC
@@ -94,7 +104,14 @@ class Daemon:
             if self._stopping.is_set():
                 raise _Stopping
             settings = self.settings
-            result = build(settings, settle_seconds=settle_seconds)
+            began = time.time()
+            try:
+                result = build(settings, settle_seconds=settle_seconds)
+            except Exception as e:
+                self._record(reason, began, error=f"{type(e).__name__}: {e}")
+                raise
+            self.last_result = result
+            self._record(reason, began, result="updated" if result.changed else "unchanged")
         if self._failures:
             log.info("build recovered after %d failed attempt(s)", self._failures)
             self._failures = 0
@@ -110,6 +127,59 @@ class Daemon:
         log.log(level, "%s (%s)", summary(data), reason, extra={"build": data, "cause": reason})
         self._name_skipped(result)
         return result
+
+    def _record(
+        self, cause: str, began: float, *, result: str = "failed", error: str | None = None
+    ) -> None:
+        self.last_poll = {
+            "time": _iso(began),
+            "cause": cause,
+            "duration_s": round(time.time() - began, 3),
+            "result": result,
+            "error": error,
+        }
+
+    @property
+    def healthy(self) -> bool:
+        """False after :data:`UNHEALTHY_AFTER` failed builds in a row."""
+        return self._failures < UNHEALTHY_AFTER
+
+    def status(self) -> dict[str, Any]:
+        """What ``feeder status`` shows (JSON-ready)."""
+        settings, result = self.settings, self.last_result
+        job = self.scheduler.get_job(JOB_ID) if self.scheduler.running else None
+        nxt = getattr(job, "next_run_time", None)
+        feeds: list[dict[str, Any]] = []
+        if result is not None:
+            feeds.append(
+                {
+                    "name": settings.output.stem,
+                    "entries": result.entries,
+                    "output": str(result.output),
+                }
+            )
+            feeds += [
+                {"name": f.name, "entries": f.entries, "output": f.outputs[0] if f.outputs else ""}
+                for f in result.feeds
+            ]
+        return {
+            "pid": os.getpid(),
+            "started": _iso(self._started[0]),
+            "uptime_s": round(time.monotonic() - self._started[1], 1),
+            "healthy": self.healthy,
+            "consecutive_failures": self._failures,
+            "seeds_dir": str(settings.seeds),
+            "output": str(settings.output),
+            "state_dir": str(self.state_dir),
+            "serving": self.server.url if self.server else None,
+            "interval_s": settings.interval,
+            "last_poll": self.last_poll,
+            "seeds": result.seeds if result else 0,
+            "entries": result.entries if result else 0,
+            "skipped": len(self._skipped or {}),
+            "feeds": feeds,
+            "next_poll": nxt.astimezone(UTC).isoformat(timespec="seconds") if nxt else None,
+        }
 
     def _name_skipped(self, result: BuildResult) -> None:
         """Log each newly skipped seed with its reason; at start-up, those skipped now.
@@ -180,6 +250,8 @@ class Daemon:
         cmd = req.get("cmd")
         if cmd == "ping":
             return {"ok": True, "pid": os.getpid(), "url": self.server.url if self.server else None}
+        if cmd == "status":
+            return {"ok": True, "status": self.status()}
         if cmd != "rebuild":
             return {"ok": False, "error": f"unknown command {cmd!r}"}
         # A trigger means "the seeds are complete now": do not wait for them to settle.

@@ -18,6 +18,22 @@ import tempfile
 from pathlib import Path
 
 
+def make_dirs(directory: Path) -> None:
+    """``mkdir -p``, saying *Not a directory* when a file stands in the way.
+
+    ``Path.mkdir(exist_ok=True)`` reports a regular file at ``directory``
+    or above it as ``File exists``, which hides the reason.
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as e:
+        blocker = next(
+            (p for p in (directory, *directory.parents) if p.exists() and not p.is_dir()),
+            directory,
+        )
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(blocker)) from e
+
+
 def atomic_write(path: Path, data: bytes) -> bool:
     """Write ``data`` to ``path`` atomically; return False when nothing changed.
 
@@ -126,7 +142,7 @@ class Publication:
             pass
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
         tmp = _write_temp(path, data)
         self._staged.append((level, path, tmp))
         return True

@@ -22,6 +22,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from .errors import LockTimeout, OutputClaimed, StateError
+from .fsutil import make_dirs
 
 LOCK_NAME = "build.lock"
 
@@ -30,7 +31,7 @@ LOCK_NAME = "build.lock"
 def build_lock(state_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
     """Hold the build lock of ``state_dir`` for the duration of the block."""
     try:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(state_dir)
     except OSError as e:
         raise StateError(state_dir, f"cannot create the state directory: {e.strerror or e}") from e
     lock = FileLock(str(state_dir / LOCK_NAME), timeout=timeout)
@@ -81,7 +82,7 @@ class OutputClaim:
         state directory to finish instead of going ahead without the claim.
         """
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.path.parent)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError:
             return

@@ -101,6 +101,11 @@ class FeedReport:
         }
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 seed``, ``2 seeds``; ``many`` for irregular plurals (``entry``/``entries``)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
 def duplicate_reason(winner: str) -> str:
     """Why a seed is not an entry when ``winner`` is a newer fetch of the same article."""
     return f"duplicate of {winner} (same article; the newest fetch is published)"

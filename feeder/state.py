@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .errors import StateCorrupt, StateError, StateLocked
+from .fsutil import make_dirs
 from .model import EntryMeta, Rendered
 
 log = logging.getLogger(__name__)
@@ -199,7 +200,7 @@ class State:
         path = state_dir / DB_NAME
         if not readonly:
             try:
-                state_dir.mkdir(parents=True, exist_ok=True)
+                make_dirs(state_dir)
             except OSError as e:
                 raise StateError(
                     state_dir, f"cannot create the state directory: {e.strerror or e}"

@@ -117,3 +117,103 @@ def test_one_daemon_per_output(tmp_path: Path) -> None:
         assert code == 0
     after = run_feeder("build", *common, "--state-dir", str(other), check=False)
     assert after.returncode == 0, after.stderr  # the claim died with the daemon
+
+
+# -- the command line -----------------------------------------------------------------
+
+
+def test_every_option_has_help_with_its_default() -> None:
+    import argparse
+
+    from feeder.cli import make_parser
+
+    parser = make_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) >= {"build", "check", "run", "trigger", "feeds", "status"}
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            text = action.help or ""
+            assert text, f"feeder {name} {action.option_strings}: no help"
+            assert "default" in text, f"feeder {name} {action.option_strings}: no default"
+
+
+def test_commented_examples_of_the_shipped_config_are_valid_when_uncommented(
+    tmp_path: Path,
+) -> None:
+    import re
+    import tomllib
+
+    from hardkit import REPO
+
+    from feeder.config import load_settings
+
+    text = (REPO / "config" / "feeder.toml").read_text(encoding="utf-8")
+    pattern = re.compile(r"^# (\[\[?\w+\]\]?|\w+ = .*)$")
+    lines = [m.group(1) if (m := pattern.match(line)) else line for line in text.splitlines()]
+    uncommented = "\n".join(lines) + "\n"
+    assert uncommented.count("\n# ") < text.count("\n# ")  # something was uncommented
+    tomllib.loads(uncommented)  # valid TOML ...
+    config = tmp_path / "feeder.toml"
+    config.write_text(uncommented, encoding="utf-8")
+    (tmp_path / "sites").mkdir()
+    settings = load_settings(config)  # ... and a valid configuration
+    assert [spec.name for spec in settings.feeds] == ["wechat"]
+    assert settings.per_source is not None
+
+
+def test_json_output_is_one_line_and_messages_count_right(tmp_path: Path) -> None:
+    import json
+
+    seeds, out, state = tmp_path / "seeds", tmp_path / "public" / "feed.atom", tmp_path / "state"
+    path = write_seed(seeds, "one.md", "title: One\nurl: https://example.org/one\ndate: 2024-05-01")
+    common = ["--seeds", str(seeds), "--output", str(out), "--state-dir", str(state)]
+    build = run_feeder("build", *common)
+    assert "1 seed read, 1 entry written, 0 skipped" in build.stderr
+    for args in (
+        ["build", "--json"],
+        ["check", "--json"],
+        ["check", "--json", "--explain", str(path)],
+        ["feeds", "--json"],
+    ):
+        proc = run_feeder(*args, *common, check=False)
+        lines = proc.stdout.splitlines()
+        assert len(lines) == 1, (args, proc.stdout)
+        json.loads(lines[0])
+    explained = json.loads(run_feeder("check", "--json", "--explain", str(path), *common).stdout)
+    assert explained["title"] == "One" and isinstance(explained["dropped"], list)
+    listing = run_feeder("feeds", *common).stdout.splitlines()
+    assert listing[0].split("\t") == ["name", "entries/matched", "url", "title"]
+    assert listing[1].startswith("feed\t1/1\t")
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from hardkit import REPO, feeder_env
+
+    seeds, out, state = tmp_path / "seeds", tmp_path / "public" / "feed.atom", tmp_path / "state"
+    for i in range(1200):  # ~130 KB of problems: more than a pipe holds
+        write_seed(seeds, f"s{i}.md", f"title: Seed {i}\nurl: https://example.org/{i}")
+    common = ["--seeds", str(seeds), "--output", str(out), "--state-dir", str(state)]
+    cmd = [sys.executable, "-m", "feeder", "check", "--json", *common]
+    shell = " ".join(f"'{c}'" for c in cmd) + " | head -c 10"
+    proc = subprocess.run(
+        ["bash", "-c", shell], capture_output=True, text=True, cwd=REPO, env=feeder_env()
+    )
+    assert len(proc.stdout) == 10
+    assert "Error" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+
+
+def test_a_file_where_a_directory_must_be_says_not_a_directory(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    write_seed(seeds, "a.md", "title: A\nurl: https://example.org/a")
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    proc = run_feeder(
+        "build", "--seeds", str(seeds), "--output", str(tmp_path / "afile" / "feed.atom"),
+        "--state-dir", str(tmp_path / "state"), check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "Not a directory" in proc.stderr and "File exists" not in proc.stderr, proc.stderr
