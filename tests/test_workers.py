@@ -1,14 +1,21 @@
-"""Worker processes change nothing in the output: parallel and serial builds agree."""
+"""Worker processes: they change nothing in the output, and they do not outlive their build."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+import feeder
 import feeder.ingest
 from feeder.config import load_settings
 from feeder.pipeline import build
+from feeder.workers import Workers
 
 
 def _corpus(root: Path, n: int) -> Path:
@@ -53,3 +60,82 @@ def test_parallel_and_serial_builds_are_byte_identical(
     serial = run("serial")
     assert parallel[1:] == serial[1:] == (n, 30)
     assert parallel[0] == serial[0]
+
+
+def _probe() -> tuple[object, int, bool]:
+    """In a worker: its copy of the fork server's alive fd, its parent-death signal, its parent."""
+    import ctypes
+    from multiprocessing import forkserver
+
+    import feeder.workers
+
+    sig = ctypes.c_int(0)
+    ctypes.CDLL(None).prctl(2, ctypes.byref(sig), 0, 0, 0)  # PR_GET_PDEATHSIG
+    server = forkserver._forkserver  # type: ignore[attr-defined]
+    parent_is_server = os.getppid() == feeder.workers._LOADED_IN != os.getpid()
+    return server._forkserver_alive_fd, sig.value, parent_is_server
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_workers_die_with_the_fork_server_and_do_not_keep_it_up() -> None:
+    with Workers() as workers:
+        alive_fd, death_signal, parent_is_server = workers.pool().submit(_probe).result()
+    assert alive_fd is None
+    assert death_signal == signal.SIGKILL
+    assert parent_is_server
+
+
+_ORPHAN = """
+import os, sys, time
+from feeder import workers
+workers.WATCH_PARENT_S = 0.05
+pid = os.fork()
+if pid == 0:
+    parent = os.getppid()
+    if sys.argv[1] == "watch":
+        workers._watch_parent(parent)
+    else:
+        assert workers._set_parent_death_signal(9)
+    print(os.getpid(), flush=True)
+    time.sleep(30)
+    os._exit(0)
+time.sleep(0.2)
+"""
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "watch",
+        pytest.param(
+            "prctl",
+            marks=pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only"),
+        ),
+    ],
+)
+def test_a_process_whose_parent_dies_exits(how: str) -> None:
+    """The two ways a worker follows its parent: a watching thread, the parent-death signal."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _ORPHAN, how],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": str(Path(feeder.__file__).parents[1])},
+    )
+    child = int(proc.stdout.split()[0])
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    alive = _alive(child)
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive, f"the orphan ({how}) outlived its parent"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
