@@ -217,3 +217,31 @@ def test_a_file_where_a_directory_must_be_says_not_a_directory(tmp_path: Path) -
     )  # fmt: skip
     assert proc.returncode == 1
     assert "Not a directory" in proc.stderr and "File exists" not in proc.stderr, proc.stderr
+
+
+def test_status_asks_the_running_daemon(tmp_path: Path) -> None:
+    import json
+
+    from daemonkit import DaemonProc
+
+    with DaemonProc(tmp_path, interval=30, settle=0) as daemon:
+        write_seed(daemon.seeds, "a.md", "title: A\nurl: https://example.org/a")
+        (daemon.seeds / "empty.md").write_text("", encoding="utf-8")
+        args = ["--config", str(daemon.config), "--seeds", str(daemon.seeds),
+                "--output", str(daemon.output), "--state-dir", str(daemon.state)]  # fmt: skip
+        daemon.start()
+        assert daemon.proc is not None
+        proc = run_feeder("status", "--json", *args)
+        assert len(proc.stdout.splitlines()) == 1
+        info = json.loads(proc.stdout)
+        assert info["pid"] == daemon.proc.pid and info["healthy"] is True
+        assert info["last_poll"]["cause"] == "start" and info["last_poll"]["error"] is None
+        assert info["entries"] == 1 and info["skipped"] == 1 and info["seeds"] == 2
+        assert info["feeds"][0] == {"name": "feed", "entries": 1, "output": str(daemon.output)}
+        assert info["next_poll"] and info["serving"].startswith("http://127.0.0.1:")
+        text = run_feeder("status", *args).stdout
+        assert f"pid {daemon.proc.pid}" in text and "feed:       feed: 1 entry" in text
+        code, _ = daemon.stop()
+        assert code == 0
+    gone = run_feeder("status", *args, check=False)
+    assert gone.returncode == 1 and "no feeder daemon is running" in gone.stderr
