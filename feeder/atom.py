@@ -28,7 +28,7 @@ FH_NS = "http://purl.org/syndication/history/1.0"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 STYLESHEET = "feed.xsl"
 GENERATOR_URI = "https://pypi.org/project/feeder/"
-#: ``updated`` of a feed with no entries (a fixed instant: never the wall clock).
+#: ``updated`` of a feed with no entries when nothing better is known (never the clock).
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -45,6 +45,7 @@ def render_feed(
     links: Iterable[tuple[str, str]] = (),
     archive: bool = False,
     stylesheet: str = STYLESHEET,
+    empty_updated: datetime = EPOCH,
 ) -> bytes:
     """Serialize ``entries`` (already in feed order) as an Atom document.
 
@@ -52,6 +53,8 @@ def render_feed(
     ``prev-archive``, ``next-archive``); ``archive`` marks an archive document
     (``fh:archive``); ``stylesheet`` is the href of ``feed.xsl`` as seen from
     the document. The defaults give the main feed, byte for byte as before.
+    ``empty_updated`` is the feed's ``updated`` when it has no entry (the
+    build passes its newest entry's: a plausible time, never the clock).
     """
     fg = FeedGenerator()
     fg.id(feed.feed_id)
@@ -62,7 +65,7 @@ def render_feed(
     fg.link(href=feed.self_url, rel="self", type="application/atom+xml")
     fg.link(href=feed.alternate_url, rel="alternate", type="text/html")
     fg.generator("feeder", __version__, GENERATOR_URI)
-    fg.updated(max((e.meta.updated for e in entries), default=EPOCH))
+    fg.updated(max((e.meta.updated for e in entries), default=empty_updated))
 
     for entry in entries:
         m, r = entry.meta, entry.rendered

@@ -19,6 +19,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
@@ -154,8 +155,12 @@ def write(
     the_plan: Plan | None,
     entries: Mapping[str, Entry],
     pub: Publication,
+    empty_updated: datetime,
 ) -> tuple[FeedReport, ...]:
     """Stage every extra feed and ``feeds.opml`` in ``pub``; record them in the state.
+
+    A feed that matches nothing says ``empty_updated`` (the build's newest
+    entry's ``updated``) instead of 1970.
 
     Files of feeds no longer configured are retired: deleted once the rest is
     published.
@@ -167,8 +172,10 @@ def write(
     reports: list[FeedReport] = []
     written: list[Path] = []
     for planned in the_plan.feeds if the_plan else ():
+        if planned.archive:
+            planned = _in_first_published_order(st, planned)
         docs = documents(planned, settings.feed.self_url)
-        paths, changed = write_documents(docs, entries, directory, pub)
+        paths, changed = write_documents(docs, entries, directory, pub, empty_updated)
         written += paths
         current = next((d for d in docs if d.rel == planned.outputs["atom"]), None)
         n = len(current.metas) if current else 0
@@ -194,6 +201,25 @@ def write(
     }
     st.put(INFO_KEY, json.dumps(record, ensure_ascii=False, sort_keys=True))
     return tuple(reports)
+
+
+def _in_first_published_order(st: State, planned: PlannedFeed) -> PlannedFeed:
+    """``planned`` with its entries in the order they first reached this feed, newest first.
+
+    RFC 5005 archive pages should not change once written: paging by
+    publication order (not by date) keeps them so, and an entry that
+    arrives back-dated lands on the newest page. Entries new to the feed
+    are numbered in date order, oldest first, after every known one.
+    """
+    known = st.feed_order(planned.name)
+    new = [m.id for m in reversed(planned.metas) if m.id not in known]
+    if new:
+        start = max(known.values(), default=0) + 1
+        added = {ident: start + i for i, ident in enumerate(new)}
+        st.add_feed_order(planned.name, added)
+        known.update(added)
+    ordered = sorted(planned.metas, key=lambda m: known[m.id], reverse=True)
+    return replace(planned, metas=tuple(ordered))
 
 
 def _write_opml(settings: Settings, the_plan: Plan, pub: Publication) -> Path:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -111,12 +112,18 @@ def documents(planned: PlannedFeed, base_url: str) -> list[Document]:
     return out
 
 
-def render_document(doc: Document, entries: Sequence[Entry]) -> bytes:
-    """The bytes of ``doc`` in its format."""
+def render_document(doc: Document, entries: Sequence[Entry], empty_updated: datetime) -> bytes:
+    """The bytes of ``doc`` in its format (``empty_updated``: see ``atom.render_feed``)."""
     if doc.fmt == "rss":
         from .rss import render_rss
 
-        return render_rss(entries, feed=doc.feed, links=doc.links, archive=doc.archive)
+        return render_rss(
+            entries,
+            feed=doc.feed,
+            links=doc.links,
+            archive=doc.archive,
+            empty_updated=empty_updated,
+        )
     if doc.fmt == "json":
         from .jsonfeed import render_json
 
@@ -125,19 +132,28 @@ def render_document(doc: Document, entries: Sequence[Entry]) -> bytes:
 
     up = "../" * doc.rel.count("/")
     return render_feed(
-        entries, feed=doc.feed, links=doc.links, archive=doc.archive, stylesheet=up + STYLESHEET
+        entries,
+        feed=doc.feed,
+        links=doc.links,
+        archive=doc.archive,
+        stylesheet=up + STYLESHEET,
+        empty_updated=empty_updated,
     )
 
 
 def write_documents(
-    docs: Sequence[Document], entries: Mapping[str, Entry], directory: Path, pub: Publication
+    docs: Sequence[Document],
+    entries: Mapping[str, Entry],
+    directory: Path,
+    pub: Publication,
+    empty_updated: datetime,
 ) -> tuple[list[Path], bool]:
     """Stage ``docs`` below ``directory`` (only changed bytes); (paths, anything written)."""
     paths: list[Path] = []
     wrote = False
     for doc in docs:
         path = directory / doc.rel
-        data = render_document(doc, [entries[m.id] for m in doc.metas])
+        data = render_document(doc, [entries[m.id] for m in doc.metas], empty_updated)
         level = Publication.LEAF if doc.archive else Publication.FEED
         try:
             if pub.stage(path, data, level=level):

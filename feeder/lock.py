@@ -61,8 +61,8 @@ class OutputClaim:
     Two daemons (or a daemon and ``feeder build``) with different state
     directories on one output would overwrite each other's feeds; their build
     locks, one per state, cannot see each other. The claim is an ``fcntl``
-    lock on :data:`CLAIM_NAME` in the output directory, holding the pid and
-    state directory of its holder. A holder with the *same* state directory
+    lock on :data:`CLAIM_NAME` in the output directory, holding the state
+    directory of its holder (and a daemon's pid). A holder with the *same* state directory
     is no conflict — the build lock orders their builds — so ``feeder build``
     beside its own daemon goes ahead. The kernel drops the lock with its
     process. Where the claim file cannot be created at all (a read-only
@@ -92,18 +92,26 @@ class OutputClaim:
             holder = _read_holder(fd)
             if str(self.state_dir) != holder.get("state_dir"):
                 os.close(fd)
+                who = f"{holder.get('role', 'process')}"
+                if "pid" in holder:
+                    who += f" (pid {holder['pid']})"
                 raise OutputClaimed(
-                    f"{self.path.parent}: already written by a feeder "
-                    f"{holder.get('role', 'process')} (pid {holder.get('pid', '?')}) with the "
-                    f"state directory {holder.get('state_dir', '?')}; one output, one state"
+                    f"{self.path.parent}: already written by a feeder {who} with the state "
+                    f"directory {holder.get('state_dir', '?')}; one output, one state"
                 ) from None
             if not wait_for_same_state:
                 os.close(fd)
                 return
             fcntl.flock(fd, fcntl.LOCK_EX)
-        record = {"pid": os.getpid(), "role": self.role, "state_dir": str(self.state_dir)}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(record) + "\n").encode(), 0)
+        # A build's record is the same every time (no pid): a build that
+        # changes nothing does not even touch the claim file.
+        record: dict[str, Any] = {"role": self.role, "state_dir": str(self.state_dir)}
+        if self.role == "daemon":
+            record["pid"] = os.getpid()
+        data = (json.dumps(record) + "\n").encode()
+        if os.pread(fd, len(data) + 1, 0) != data:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, data, 0)
         self._fd = fd
 
     def release(self) -> None:

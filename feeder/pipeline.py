@@ -18,6 +18,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__, changes
@@ -227,11 +228,16 @@ def _build(
     entries, more = entries[:split], entries[split:]
     from .atom import render_feed
 
+    newest = max((e.meta.updated for e in (*entries, *more)), default=None)
+    empty_updated = newest or _dir_time(settings.seeds)
     try:
-        wrote = pub.stage(out, render_feed(entries, feed=settings.feed))
+        wrote = pub.stage(
+            out, render_feed(entries, feed=settings.feed, empty_updated=empty_updated)
+        )
     except OSError as e:
         raise OutputError(out, f"cannot write the feed: {e.strerror or e}") from e
-    reports = more_feeds.write(st, settings, plan, {e.meta.id: e for e in more}, pub)
+    by_id = {e.meta.id: e for e in more}
+    reports = more_feeds.write(st, settings, plan, by_id, pub, empty_updated)
     _write_pages(settings, entries, more_feeds.page_links(plan), pub)
     st.put("output", pub.signature(out))
     st.put("entries", str(len(entries)))
@@ -299,6 +305,14 @@ def _refuse_shrink(st: State, seeds: Path, out: Path, *, found: int) -> None:
         f"{published} entries; keeping the published feeds (a dropped mount or an emptied "
         "directory?). Use --allow-shrink or [build] allow_shrink = true to publish anyway"
     )
+
+
+def _dir_time(directory: Path) -> datetime:
+    """The modification time of ``directory``: a feed's ``updated`` when no entry gives one."""
+    try:
+        return datetime.fromtimestamp(directory.stat().st_mtime, tz=UTC)
+    except OSError:
+        return datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _published_count(out: Path) -> int:

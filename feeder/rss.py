@@ -33,6 +33,7 @@ writes every element so that both readings are safe:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from html import escape
 
 from feedgen.feed import FeedGenerator
@@ -64,8 +65,9 @@ def render_rss(
     feed: FeedSettings,
     links: Iterable[tuple[str, str]] = (),
     archive: bool = False,
+    empty_updated: datetime = EPOCH,
 ) -> bytes:
-    """Serialize ``entries`` (in feed order) as RSS 2.0; ``links``/``archive`` as in Atom."""
+    """Serialize ``entries`` (in feed order) as RSS 2.0; the options as in Atom."""
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
     fg.title(html_text(feed.title))
@@ -76,7 +78,7 @@ def render_rss(
     fg.language(feed.language)
     fg.generator(f"feeder {__version__}", uri=GENERATOR_URI)
     # Sets lastBuildDate too (feedgen would stamp the wall clock otherwise).
-    fg.updated(max((e.meta.updated for e in entries), default=EPOCH))
+    fg.updated(max((e.meta.updated for e in entries), default=empty_updated))
     for entry in entries:
         m, r = entry.meta, entry.rendered
         fe = fg.add_entry(order="append")

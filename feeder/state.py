@@ -48,6 +48,12 @@ CREATE TABLE IF NOT EXISTS seeds (
     error TEXT
 );
 DROP INDEX IF EXISTS seeds_order;
+CREATE TABLE IF NOT EXISTS feed_order (
+    feed TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (feed, id)
+);
 CREATE TABLE IF NOT EXISTS rendered (
     key TEXT PRIMARY KEY,
     content TEXT NOT NULL,
@@ -374,6 +380,18 @@ class State:
     def count_entries(self) -> int:
         row = self.conn.execute("SELECT count(DISTINCT id) FROM seeds WHERE id IS NOT NULL")
         return int(row.fetchone()[0])
+
+    # -- archive order ------------------------------------------------------
+    def feed_order(self, feed: str) -> dict[str, int]:
+        """id → the rank at which each entry first reached the archived ``feed``."""
+        rows = self.conn.execute("SELECT id, seq FROM feed_order WHERE feed=?", (feed,))
+        return {str(i): int(n) for i, n in rows}
+
+    def add_feed_order(self, feed: str, ranks: dict[str, int]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO feed_order VALUES (?, ?, ?)",
+            ((feed, ident, n) for ident, n in ranks.items()),
+        )
 
     # -- rendered cache -----------------------------------------------------
     def rendered(self, key: str) -> Rendered | None:

@@ -51,7 +51,7 @@ def test_summary_line_and_skip_lines_on_stderr(tmp_feed: dict[str, Path]) -> Non
     )
     assert proc.stdout == ""
     assert "skipped bad.md: binary file" in proc.stderr
-    assert "2 seeds read, 1 entries written, 1 skipped" in proc.stderr
+    assert "2 seeds read, 1 entry written, 1 skipped" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

@@ -144,7 +144,9 @@ def test_filters_select_exactly_the_intended_entries(mixed: Path) -> None:
 def test_no_feeds_writes_only_the_main_feed(mixed: Path) -> None:
     report = build(make_config(mixed, ""))
     assert report["feeds"] == []
-    assert sorted(p.name for p in (mixed / "out").iterdir()) == [
+    # (Hidden files are never served: the output's claim lock is one.)
+    published = (p.name for p in (mixed / "out").iterdir() if not p.name.startswith("."))
+    assert sorted(published) == [
         "feed.atom",
         "feed.xsl",
         "index.html",
@@ -330,7 +332,8 @@ def test_feeds_command_lists_counts(mixed: Path) -> None:
     }
     assert rows[0]["main"] is True
     text = run_feeder("feeds", "--config", str(config)).stdout
-    assert text.splitlines()[1].startswith("sans\t2/2\t")
+    assert text.splitlines()[0].startswith("name\t")  # the header
+    assert text.splitlines()[2].startswith("sans\t2/2\t")
 
 
 @pytest.fixture(scope="module")
@@ -378,3 +381,37 @@ def test_corpus_per_source_feeds_are_valid(corpus_built: dict[str, Any]) -> None
     assert total == len(main.entries)  # every entry in exactly one source feed
     for page in out.glob("cve*.atom"):
         assert_valid_atom(page)
+
+
+def test_archive_pages_keep_their_entries_when_a_back_dated_seed_arrives(
+    tmp_path: Path,
+) -> None:
+    for i in range(12):
+        day = f"2024-02-{i + 1:02}"
+        seed(tmp_path, f"s{i:02}.md", f"Article {i}", f"https://e.org/{i}", "Example", day)
+    config = make_config(
+        tmp_path, '[[feeds]]\nname = "all"\ntitle = "All"\narchive = true\nmax_entries = 5\n'
+    )
+    build(config)
+    out = tmp_path / "out"
+    pages = {p.name: p.read_bytes() for p in out.glob("all-archive-*")}
+    assert sorted(pages) == ["all-archive-1.atom", "all-archive-2.atom"]
+    # Older than every entry: by date it would shift every page; it is paged as it came.
+    seed(tmp_path, "old.md", "Back-dated", "https://e.org/old", "Example", "2020-01-01")
+    build(config)
+    assert {p.name: p.read_bytes() for p in out.glob("all-archive-*")} == pages
+    newest_page = _walk(out / "all.atom", out)[0]
+    current = etree.parse(str(out / "all.atom"))
+    titles = [e.findtext(f"{ATOM}title") for e in current.iterfind(f"{ATOM}entry")]
+    assert "Back-dated" in titles and len(newest_page) == 3
+
+
+def test_a_feed_that_matches_nothing_is_dated_by_the_build_not_1970(tmp_path: Path) -> None:
+    seed(tmp_path, "a.md", "Only one", "https://e.org/a", "Example", "2024-05-01")
+    config = make_config(tmp_path, '[[feeds]]\nname = "none"\nkeyword = "no such words"\n')
+    build(config)
+    out = tmp_path / "out"
+    main = etree.parse(str(out / "feed.atom")).findtext(f"{ATOM}updated")
+    empty = etree.parse(str(out / "none.atom"))
+    assert empty.find(f"{ATOM}entry") is None
+    assert empty.findtext(f"{ATOM}updated") == main and not str(main).startswith("1970")

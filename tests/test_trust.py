@@ -34,7 +34,7 @@ def _state_files(state: Path) -> dict[str, str]:
 
 
 def _published(public: Path) -> dict[str, tuple[str, int]]:
-    """Every published file: (digest, mtime_ns)."""
+    """Every file of the output directory: (digest, mtime_ns)."""
     return {
         str(p.relative_to(public)): (_digest(p), p.stat().st_mtime_ns)
         for p in sorted(public.rglob("*"))
@@ -230,7 +230,8 @@ def test_a_full_state_disk_on_a_fresh_state_publishes_nothing(tmp_path: Path) ->
         assert proc.returncode == 1
         assert "disk full" in proc.stderr or "No space" in proc.stderr, proc.stderr
     assert out.read_bytes() == b"<feed>the previously published file</feed>\n"
-    assert sorted(p.name for p in out.parent.iterdir()) == ["feed.atom"]
+    assert sorted(p.name for p in out.parent.iterdir() if p.name[0] != ".") == ["feed.atom"]
+    assert not list(out.parent.glob(".*.tmp"))
 
 
 # -- never publish a worse feed by accident -----------------------------------------
