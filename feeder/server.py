@@ -8,18 +8,29 @@ dots and slashes, symlinks pointing out) — and uvicorn runs it on asyncio, so
 a slow or idle client costs a socket, not a thread, and never blocks others.
 This module adds the media types of ``.atom``/``.xsl``, gzip, a 404 for hidden
 files (temporary files of atomic writes), and runs uvicorn in a thread of the
-daemon with a socket bound up front, so a busy port is a clear start-up error.
+daemon with a socket bound up front, so a busy port is a clear start-up error,
+and a protocol, :class:`HeadTimeoutH11`, that closes connections that do not
+send a request head in time and the surplus connections of any one client
+(:data:`PER_CLIENT_CONNECTIONS`).
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import functools
+import ipaddress
 import logging
 import os
+import resource
 import socket
+import struct
 import threading
 import time
+import weakref
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anyio
 import uvicorn
@@ -53,6 +64,21 @@ CACHE_CONTROL = "no-cache"
 MAX_SNAPSHOT = 32 * 1024 * 1024
 #: Seconds a connection may take to send a request head (idle and slowloris sockets).
 HEAD_TIMEOUT = 10.0
+#: Open connections one client address may hold (an IPv6 client: its /64);
+#: further ones are reset as soon as they are accepted. Trusted proxies (see
+#: :func:`trusted_networks`) are exempt: every client behind them shares
+#: their address.
+PER_CLIENT_CONNECTIONS = 32
+#: Open connections in all; further ones are reset as soon as they are
+#: accepted. Lowered to what the open-file limit allows (see :func:`connection_budget`).
+MAX_CONNECTIONS = 1024
+#: File descriptors kept for everything but client connections (the daemon's
+#: files, logs, build workers).
+FD_RESERVE = 256
+#: Pending connections the kernel queues before the server accepts them.
+LISTEN_BACKLOG = 1024
+#: Seconds between two log lines about refused connections.
+REFUSAL_LOG_INTERVAL = 60.0
 
 
 class ServeError(FeederError):
@@ -132,28 +158,180 @@ def _snapshot(path: Path) -> tuple[bytes, os.stat_result] | None:
         return None
 
 
+# -- connections: per-client and global caps, request-head deadline ----------------
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def client_key(host: str) -> str:
+    """The client a peer address is counted as: an IPv4 address, an IPv6 /64.
+
+    One IPv6 host usually holds a whole /64, so its addresses count as one; an
+    IPv4-mapped IPv6 address counts as its IPv4 address.
+    """
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def trusted_networks(spec: str | list[str]) -> tuple[Network, ...]:
+    """The proxy networks of uvicorn's ``forwarded_allow_ips`` (``FORWARDED_ALLOW_IPS``).
+
+    These are the peers whose ``X-Forwarded-For`` the server believes (by
+    default ``127.0.0.1`` and ``::1``, where the nginx of docs/daemon.md
+    connects from); every client behind them shares their address, so they are
+    exempt from :data:`PER_CLIENT_CONNECTIONS`. ``*`` trusts the headers of any
+    peer, not any peer's connection count: it exempts nobody.
+    """
+    entries = spec.split(",") if isinstance(spec, str) else spec
+    networks: list[Network] = []
+    for entry in entries:
+        with contextlib.suppress(ValueError):
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+    return tuple(networks)
+
+
+def connection_budget() -> int:
+    """:data:`MAX_CONNECTIONS`, or less when the open-file limit would be hit first."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS
+    return max(1, min(MAX_CONNECTIONS, soft - FD_RESERVE))
+
+
+def _raise_fd_limit() -> None:
+    """Raise the soft open-file limit towards what :data:`MAX_CONNECTIONS` needs."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = MAX_CONNECTIONS + FD_RESERVE
+    if soft != resource.RLIM_INFINITY and soft < want:
+        target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+@dataclass
+class Fairness:
+    """Connection counts of one uvicorn server, shared by its protocol instances."""
+
+    per_client: int
+    total: int
+    trusted: tuple[Network, ...]
+    open: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)
+    logged_at: float = float("-inf")
+
+    def classify(self, host: str) -> tuple[str, bool]:
+        """The :func:`client_key` of ``host`` and whether it is a trusted proxy (exempt)."""
+        return _classify(host, self.trusted)
+
+    def note_refusal(self, key: str, now: float) -> None:
+        """Count a refused connection; log the counts at most every :data:`REFUSAL_LOG_INTERVAL`."""
+        self.refused[key] += 1
+        if now - self.logged_at < REFUSAL_LOG_INTERVAL:
+            return
+        self.logged_at = now
+        top, count = self.refused.most_common(1)[0]
+        log.warning(
+            "closed %d surplus connection(s) since the last report, %d from %s "
+            "(at most %d per client, %d in all)",
+            sum(self.refused.values()), count, top, self.per_client, self.total,
+        )  # fmt: skip
+        self.refused.clear()
+
+
+@functools.lru_cache(maxsize=4096)
+def _classify(host: str, trusted: tuple[Network, ...]) -> tuple[str, bool]:
+    """:meth:`Fairness.classify`, cached: a reconnecting client is parsed once."""
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host, False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return client_key(host), any(ip in network for network in trusted)
+
+
+_FAIRNESS: weakref.WeakKeyDictionary[Any, Fairness] = weakref.WeakKeyDictionary()
+
+
+def _fairness(server_state: Any, config: Any) -> Fairness:
+    """The :class:`Fairness` of the server owning ``server_state`` (made on first use)."""
+    fair = _FAIRNESS.get(server_state)
+    if fair is None:
+        trusted = trusted_networks(config.forwarded_allow_ips)
+        fair = Fairness(PER_CLIENT_CONNECTIONS, connection_budget(), trusted)
+        _FAIRNESS[server_state] = fair
+    return fair
+
+
+def _reset(transport: Any) -> None:
+    """Close a connection at once with a TCP reset (no FIN handshake, no TIME_WAIT)."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
 class HeadTimeoutH11(H11Protocol):  # type: ignore[misc]
-    """uvicorn's h11 protocol with a deadline for every request head.
+    """uvicorn's h11 protocol, fair to every client.
 
     uvicorn times a connection out only once a response is complete, and any
     byte received disarms that timer: a client that connects and sends nothing,
-    or sends its headers a byte at a time, would keep its connection for ever,
-    and ``limit_concurrency`` such sockets would make every request a 503. Here
-    a connection that has not sent a whole request head :data:`HEAD_TIMEOUT`
-    seconds after it opened (or after its last response) is closed.
+    or sends its headers a byte at a time, would keep its connection for ever.
+    Here a connection that has not sent a whole request head
+    :data:`HEAD_TIMEOUT` seconds after it opened (or after its last response)
+    is closed. And a connection is reset as soon as it is accepted when its
+    client already holds :data:`PER_CLIENT_CONNECTIONS` (trusted proxies
+    excepted) or the server :func:`connection_budget`: one client's sockets,
+    however slow, cannot take the places of others.
     """
 
-    _head_timer: asyncio.TimerHandle | None = None
+    _head_timer: Any = None
+    _refused = False
+    _counted: str | None = None
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: Any) -> None:
+        fair = _fairness(self.server_state, self.config)
+        peer = transport.get_extra_info("peername")
+        host = str(peer[0]) if isinstance(peer, tuple | list) and peer else ""
+        key, exempt = fair.classify(host)
+        if len(self.connections) >= fair.total or (
+            not exempt and fair.open[key] >= fair.per_client
+        ):
+            self._refused = True
+            fair.note_refusal(key, time.monotonic())
+            _reset(transport)
+            return
+        if not exempt:
+            fair.open[key] += 1
+            self._counted = key
         super().connection_made(transport)
         self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if not self._refused:
+            super().data_received(data)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._refused:
+            return
+        if self._counted is not None:
+            fair = _fairness(self.server_state, self.config)
+            fair.open[self._counted] -= 1
+            if fair.open[self._counted] <= 0:
+                del fair.open[self._counted]
+            self._counted = None
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
@@ -192,7 +370,7 @@ def bind(serve: str) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen(128)
+        sock.listen(LISTEN_BACKLOG)
     except OSError as e:
         sock.close()
         raise ServeError(f"cannot listen on {serve}: {e.strerror or e}") from e
@@ -222,6 +400,7 @@ class FeedServer:
         """Bind, start uvicorn, and wait until it accepts connections."""
         self._sock = bind(self.serve)
         self.url = url_of(self._sock)
+        _raise_fd_limit()
         debug = logging.getLogger().isEnabledFor(logging.DEBUG)
         config = uvicorn.Config(
             make_app(self.directory),
@@ -232,7 +411,6 @@ class FeedServer:
             server_header=False,
             timeout_keep_alive=15,
             timeout_graceful_shutdown=2,
-            limit_concurrency=200,
             h11_max_incomplete_event_size=16 * 1024,
             http=HeadTimeoutH11,
         )
