@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -185,3 +186,257 @@ def test_feed_replaced_while_serving_is_never_torn(daemon: DaemonProc) -> None:
         stop.set()
         writer.join()
         target.unlink()
+
+
+# -- content coding, entity tags and ranges (RFC 9110 §12.5.3, §8.8.3, §14) ------------
+
+RANGE_TEXT = "".join(f"{i:04d}\n" for i in range(400)).encode()  # 2000 bytes
+
+
+def _req(
+    daemon: DaemonProc, path: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
+    """One request with exactly ``headers`` (no ``Accept-Encoding`` unless given)."""
+    parts = urlsplit(daemon.base)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in (headers or {}).items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def files(daemon: DaemonProc) -> dict[str, bytes]:
+    """Files beside the feed: a text to take ranges of, a tiny text, an image."""
+    public = daemon.output.parent
+    contents = {
+        "range.txt": RANGE_TEXT,
+        "tiny.txt": b"too short to be worth compressing\n",
+        "pic.png": bytes(range(256)) * 8,
+    }
+    for name, data in contents.items():
+        (public / name).write_bytes(data)
+    second = max(int((public / name).stat().st_mtime) for name in contents)
+    # Last-Modified is only sent once the files' second is over (see feeder.server).
+    wait_for(lambda: time.time() >= second + 1, timeout=3, what="the next second")
+    contents["feed.atom"] = daemon.output.read_bytes()
+    return contents
+
+
+def _identity_etag(daemon: DaemonProc, path: str) -> str:
+    status, headers, _ = _req(daemon, path)
+    assert status == 200 and "content-encoding" not in headers
+    return headers["etag"]
+
+
+@pytest.mark.parametrize(
+    ("accept", "coding"),
+    [
+        (None, "identity"),
+        ("", "identity"),
+        ("gzip", "gzip"),
+        ("GZIP", "gzip"),
+        ("x-gzip", "gzip"),
+        ("deflate, gzip;q=1.0", "gzip"),
+        ("gzip;q=0", "identity"),
+        ("gzip; Q=0.000", "identity"),
+        ("*", "gzip"),
+        ("*;q=0.5", "gzip"),
+        ("br, deflate", "identity"),
+        ("gzip;q=0.5, identity", "identity"),
+        ("gzip;q=0.5, identity;q=0.4", "gzip"),
+        ("identity;q=0, gzip;q=0.001", "gzip"),
+        ("*;q=0, identity", "identity"),
+        ("gzip;q=2", "identity"),  # invalid q values: the element is ignored
+        ("gzip;q=abc", "identity"),
+        ("gzip;q=0.0001", "identity"),
+        # Nothing acceptable: sent without coding anyway (RFC 9110 §12.5.3), not 406.
+        ("identity;q=0", "identity"),
+        ("*;q=0", "identity"),
+    ],
+)
+def test_accept_encoding_q_values(
+    daemon: DaemonProc, files: dict[str, bytes], accept: str | None, coding: str
+) -> None:
+    etag = _identity_etag(daemon, "/feed.atom")
+    status, headers, body = _req(
+        daemon, "/feed.atom", {} if accept is None else {"Accept-Encoding": accept}
+    )
+    assert status == 200
+    assert headers["vary"] == "Accept, Accept-Encoding"
+    assert headers["accept-ranges"] == "bytes"
+    if coding == "gzip":
+        assert headers["content-encoding"] == "gzip"
+        assert headers["etag"] == etag[:-1] + '-gzip"'
+        assert int(headers["content-length"]) == len(body) < len(files["feed.atom"])
+        assert gzip.decompress(body) == files["feed.atom"]
+    else:
+        assert "content-encoding" not in headers
+        assert headers["etag"] == etag
+        assert body == files["feed.atom"]
+
+
+def test_tiny_and_binary_files_are_compressed_only_when_identity_is_refused(
+    daemon: DaemonProc, files: dict[str, bytes]
+) -> None:
+    for path in ("/tiny.txt", "/pic.png"):
+        status, headers, body = _req(daemon, path, {"Accept-Encoding": "gzip"})
+        assert status == 200 and "content-encoding" not in headers, path
+        assert body == files[path[1:]]
+        assert headers["vary"] == "Accept-Encoding"
+        status, headers, body = _req(daemon, path, {"Accept-Encoding": "gzip, identity;q=0"})
+        assert headers["content-encoding"] == "gzip", path
+        assert gzip.decompress(body) == files[path[1:]]
+    assert _req(daemon, "/pic.png")[1]["content-type"] == "image/png"
+
+
+def test_gzip_etag_is_stable_and_revalidates(daemon: DaemonProc, files: dict[str, bytes]) -> None:
+    etag = _identity_etag(daemon, "/feed.atom")
+    gz = {"Accept-Encoding": "gzip"}
+    _, first, body = _req(daemon, "/feed.atom", gz)
+    _, again, body_again = _req(daemon, "/feed.atom", gz)
+    gz_etag = first["etag"]
+    assert gz_etag == again["etag"] == etag[:-1] + '-gzip"' and body == body_again
+
+    def revalidate(headers: dict[str, str]) -> tuple[int, str, str | None, bytes]:
+        status, got, body = _req(daemon, "/feed.atom", headers)
+        assert "Accept-Encoding" in got["vary"]
+        return status, got["etag"], got.get("content-encoding"), body
+
+    # The client holds the gzip representation: 304 when it accepts gzip.
+    assert revalidate({**gz, "If-None-Match": gz_etag}) == (304, gz_etag, None, b"")
+    assert revalidate({**gz, "If-None-Match": f"W/{gz_etag}"})[:2] == (304, gz_etag)
+    assert revalidate({**gz, "If-None-Match": f'"other", {gz_etag}'})[:2] == (304, gz_etag)
+    assert revalidate({**gz, "If-None-Match": "*"})[:2] == (304, gz_etag)
+    # It holds the identity one and accepts identity: that one is still current.
+    assert revalidate({**gz, "If-None-Match": etag})[:2] == (304, etag)
+    assert revalidate({"If-None-Match": f"W/{etag}"})[:2] == (304, etag)
+    # Not a representation it can take: the one it can, in full.
+    assert revalidate({"If-None-Match": gz_etag})[:3] == (200, etag, None)
+    assert revalidate({"Accept-Encoding": "gzip;q=0", "If-None-Match": gz_etag})[:2] == (200, etag)
+    refuses_identity = {"Accept-Encoding": "gzip, identity;q=0", "If-None-Match": etag}
+    assert revalidate(refuses_identity)[:3] == (200, gz_etag, "gzip")
+    assert revalidate({**gz, "If-None-Match": '"other"'})[:3] == (200, gz_etag, "gzip")
+    # If-Modified-Since answers with the selected representation's tag.
+    since = _req(daemon, "/feed.atom")[1]["last-modified"]
+    assert revalidate({**gz, "If-Modified-Since": since})[:2] == (304, gz_etag)
+    assert revalidate({"If-Modified-Since": since})[:2] == (304, etag)
+
+
+@pytest.mark.parametrize(
+    ("spec", "status", "part"),
+    [
+        ("bytes=0-9", 206, slice(0, 10)),
+        ("bytes=10-", 206, slice(10, None)),
+        ("bytes=-5", 206, slice(-5, None)),
+        ("bytes=1990-5000", 206, slice(1990, 2000)),
+        ("bytes=-5000", 206, slice(0, None)),
+        ("Bytes=0-0", 206, slice(0, 1)),
+        ("bytes=2000-", 416, None),
+        ("bytes=-0", 416, None),
+        ("bytes=0-1,5-6", 200, slice(0, None)),  # several ranges: the whole file
+        ("bytes=5-1", 200, slice(0, None)),  # invalid: ignored
+        ("bytes=a-b", 200, slice(0, None)),
+        ("bytes=", 200, slice(0, None)),
+        ("items=0-1", 200, slice(0, None)),
+    ],
+)
+def test_range(
+    daemon: DaemonProc, files: dict[str, bytes], spec: str, status: int, part: slice | None
+) -> None:
+    etag = _identity_etag(daemon, "/range.txt")
+    # A range is of the identity representation, whatever the client accepts.
+    for accept in ({}, {"Accept-Encoding": "gzip"}):
+        got, headers, body = _req(daemon, "/range.txt", {"Range": spec, **accept})
+        assert got == status, (spec, accept)
+        assert headers["vary"] == "Accept-Encoding"
+        if status == 416:
+            assert headers["content-range"] == "bytes */2000" and body == b""
+            continue
+        assert part is not None
+        if status == 206:
+            start, stop, _ = part.indices(len(RANGE_TEXT))
+            assert headers["content-range"] == f"bytes {start}-{stop - 1}/2000"
+        else:
+            assert "content-range" not in headers
+        if status == 206 or not accept:
+            assert "content-encoding" not in headers and headers["etag"] == etag
+            assert body == RANGE_TEXT[part] and int(headers["content-length"]) == len(body)
+        else:
+            assert gzip.decompress(body) == RANGE_TEXT
+        assert headers["accept-ranges"] == "bytes"
+
+
+def test_if_range_and_head(daemon: DaemonProc, files: dict[str, bytes]) -> None:
+    etag = _identity_etag(daemon, "/range.txt")
+    _, packed, _ = _req(daemon, "/range.txt", {"Accept-Encoding": "gzip"})
+    modified = packed["last-modified"]
+    ask = {"Range": "bytes=100-199"}
+
+    def get(headers: dict[str, str]) -> tuple[int, str | None]:
+        status, got, body = _req(daemon, "/range.txt", {**ask, **headers})
+        if status == 206:
+            assert body == RANGE_TEXT[100:200]
+        return status, got.get("content-encoding")
+
+    assert get({"If-Range": etag}) == (206, None)
+    assert get({"If-Range": modified}) == (206, None)
+    assert get({"If-Range": f"W/{etag}"}) == (200, None)  # If-Range compares strongly
+    assert get({"If-Range": '"older"'}) == (200, None)
+    assert get({"If-Range": "Mon, 01 Jan 2024 00:00:00 GMT"}) == (200, None)
+    # Resuming the gzip representation is not possible: the whole of it again.
+    assert get({"If-Range": packed["etag"], "Accept-Encoding": "gzip"}) == (200, "gzip")
+    # A client refusing identity is not sent a range of it.
+    assert get({"Accept-Encoding": "gzip, identity;q=0"}) == (200, "gzip")
+    # Range is defined for GET only.
+    status, headers, body = _req(daemon, "/range.txt", ask, method="HEAD")
+    assert (status, body) == (200, b"") and headers["content-length"] == "2000"
+    status, headers, body = _req(daemon, "/range.txt", {"Accept-Encoding": "gzip"}, "HEAD")
+    assert (status, body, headers["content-encoding"]) == (200, b"", "gzip")
+    assert headers["content-length"] == packed["content-length"]
+
+
+def test_files_bigger_than_a_snapshot_are_streamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_SNAPSHOT a file is streamed from one descriptor: ranges, no gzip."""
+    from feeder import server
+
+    monkeypatch.setattr(server, "MAX_SNAPSHOT", 1000)
+    (tmp_path / "big.txt").write_bytes(RANGE_TEXT)
+    http_server = server.FeedServer(tmp_path, "127.0.0.1:0")
+    http_server.start()
+    try:
+        url = http_server.url + "big.txt"
+        status, headers, body = http_get(url, {"Accept-Encoding": "gzip"})
+        assert (status, body) == (200, RANGE_TEXT)
+        assert "content-encoding" not in headers and headers["vary"] == "Accept-Encoding"
+        assert headers["content-length"] == "2000" and headers["accept-ranges"] == "bytes"
+        status, headers, body = http_get(url, {"Range": "bytes=1500-"})
+        assert (status, body) == (206, RANGE_TEXT[1500:])
+        assert headers["content-range"] == "bytes 1500-1999/2000"
+        assert http_get(url, {"Range": "bytes=2000-"})[0] == 416
+        assert http_get(url, {"If-None-Match": headers["etag"]})[0] == 304
+    finally:
+        http_server.stop()
+
+
+def test_client_addresses() -> None:
+    from feeder.server import client_key, trusted_networks
+
+    assert client_key("192.0.2.7") == "192.0.2.7"
+    assert client_key("::ffff:192.0.2.7") == "192.0.2.7"
+    # One IPv6 host holds a whole /64: its addresses are one client.
+    assert (
+        client_key("2001:db8:1:2:aaaa::1")
+        == client_key("2001:db8:1:2::ffff")
+        != client_key("2001:db8:1:3::1")
+    )
+    assert trusted_networks("*") == ()
+    nets = trusted_networks("127.0.0.1, ::1,10.0.0.0/8, unix:/run/x.sock")
+    assert [str(n) for n in nets] == ["127.0.0.1/32", "::1/128", "10.0.0.0/8"]
