@@ -1,19 +1,24 @@
-"""Urls: the canonical form and id of an article.
+"""Urls: the canonical form and id of an article, and the link that is published.
 
-Unit tests of :mod:`feeder.urls`, and properties: the canonical form is a
-fixed point, ids follow UUID v5, a user name or password changes no id.
+Unit tests of :mod:`feeder.urls`, properties (the canonical form is a fixed
+point, ids follow UUID v5, a password never reaches the link), and one
+``feeder build`` that shows what a reader of the feed gets.
 """
 
 from __future__ import annotations
 
+import itertools
 import uuid
+from pathlib import Path
 
 import pytest
+from conftest import run_feeder, write_seed
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 from feeder import urls
-from feeder.urls import URLError, canonical, entry_id, origin
+from feeder.urls import URLError, canonical, display_host, entry_id, origin, public_link, to_iri
 
 WX = (
     "https://mp.weixin.qq.com/s?__biz=MzA5MzE5MDAzOA==&mid=2664233041&idx=2"
@@ -138,6 +143,72 @@ def test_host_and_origin() -> None:
     assert urls.host("https://[::1]:80/") == "::1"
     assert urls.host("https://[::1/") == urls.host("no url") == ""
     assert origin("HTTPS://Www.Example.COM:8080/a?b#c") == "https://www.example.com:8080/"
+    assert origin("https://user:pass@example.com/a") == "https://example.com/"
+
+
+def test_link_of_an_ordinary_url_is_its_iri() -> None:
+    for url in (
+        WX + "&scene=58#rd",
+        "https://e.org/a b",
+        "https://例子.测试/路径",
+        "HTTP://E.org:80/",
+    ):
+        assert public_link(url) == (to_iri(url), ())
+
+
+def test_user_name_and_password_never_reach_the_link() -> None:
+    link, notes = public_link("HTTPS://user:s3cret@Example.org:8443/a b?q=1#top")
+    assert link == "HTTPS://Example.org:8443/a%20b?q=1#top"
+    assert notes == ("url: user name and password left out of the link",)
+    assert public_link("https://[::1]@example.org/")[0] == "https://example.org/"
+    assert "s3cret" not in " ".join(notes)
+
+
+@pytest.mark.parametrize(
+    "host,shown",
+    [
+        ("аррӏе.com", "xn--80ak6aa92e.com"),  # Cyrillic letters that look Latin, under .com
+        ("аррӏе.ru", "аррӏе.ru"),  # ... under a TLD where Cyrillic names are usual
+        ("аррӏе.рф", "аррӏе.рф"),
+        ("gооgle.com", "xn--ggle-55da.com"),  # Latin and Cyrillic
+        ("gօօgle.com", "xn--ggle-vifa.com"),  # Latin and Armenian
+        ("πλάτωνicrelationship.com", "xn--icrelationship-96j4t9a3cwe2e.com"),  # Greek and Latin
+        ("οκ.com", "xn--vxaj.com"),  # Greek letters that look Latin
+        ("пример.рф", "пример.рф"),  # one script, not Latin: as given
+        ("例子.测试", "例子.测试"),
+        ("παράδειγμα.δοκιμή", "παράδειγμα.δοκιμή"),
+        ("bücher.de", "bücher.de"),
+        ("Bücher.DE", "Bücher.DE"),
+        ("日本語ドメイン.jp", "日本語ドメイン.jp"),  # Han and Katakana
+        ("abc日本.com", "abc日本.com"),  # Latin and Han
+        ("abc한국.com", "abc한국.com"),  # Latin and Hangul
+        ("ｅｘａｍｐｌｅ.com", "ｅｘａｍｐｌｅ.com"),  # full-width Latin is Latin
+        ("١٢٣0.com", "xn--0-9pcde.com"),  # two sets of digits
+        ("a\u200db.com", "xn--ab-m1t.com"),  # a joiner where none belongs
+        ("google.com⁄login.evil.com", "google.xn--comlogin-g03d.evil.com"),  # fraction slash
+        ("аррӏе。com", "xn--80ak6aa92e.com"),  # ideographic full stop
+        ("www.example.com", "www.example.com"),
+    ],
+)
+def test_display_host(host: str, shown: str) -> None:
+    assert display_host(host) == shown
+
+
+def test_disguised_host_is_published_in_ascii_with_a_note() -> None:
+    link, notes = public_link("https://u:p@аррӏе.com:8080/login?x=1")
+    assert link == "https://xn--80ak6aa92e.com:8080/login?x=1"
+    assert notes[0] == "url: user name and password left out of the link"
+    assert notes[1].startswith("url: host 'аррӏе.com' published in ASCII as xn--80ak6aa92e.com")
+    # the id is that of the ASCII host, as it always was
+    assert entry_id(canonical(link)) == entry_id(canonical("https://аррӏе.com:8080/login?x=1"))
+
+
+def test_script_table_is_sorted_and_disjoint() -> None:
+    ranges = urls._SCRIPT_RANGES
+    assert all(lo <= hi for lo, hi, _ in ranges)
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(ranges))
+    assert urls._script("a") == urls._script("é") == "Latin"
+    assert urls._script("а") == "Cyrillic" and urls._script("中") == "Han"
 
 
 @given(st.text(max_size=40))
@@ -228,7 +299,7 @@ def test_canonical_is_a_fixed_point(url: str) -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(_ANY_URL, st.sampled_from(["alice@", "alice:s3cret@", "a:s3cret@c:d@", ":@"]))
-def test_user_info_changes_no_id(url: str, userinfo: str) -> None:
+def test_user_info_changes_neither_the_id_nor_reaches_the_link(url: str, userinfo: str) -> None:
     try:
         canon = canonical(url)
     except URLError:
@@ -241,3 +312,50 @@ def test_user_info_changes_no_id(url: str, userinfo: str) -> None:
         assert canonical(with_user) == canon
     except URLError:  # a user info that made the url unreadable ("[" in it, say)
         return
+    link, notes = public_link(with_user)
+    assert "@" not in (urls._split(link)[2] or "")  # the netloc
+    assert "s3cret" not in link and "alice" not in link
+    assert "url: user name and password left out of the link" in notes
+
+
+# --- end to end: what a reader of the feed gets ----------------------------
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def test_build_publishes_no_password_and_no_disguised_host(tmp_path: Path) -> None:
+    seeds, out, state = tmp_path / "seeds", tmp_path / "out" / "feed.atom", tmp_path / "state"
+    common = "source: Example\ndate: 2024-05-01\nfetch_date: 2024-05-02T10:00:00"
+    write_seed(
+        seeds,
+        "secret.md",
+        f"title: Secret\nurl: https://alice:s3cret@example.org/posts/1?utm_source=x\n{common}",
+        "Read [the next part](/posts/2) too.\n",
+    )
+    write_seed(seeds, "spoof.md", f"title: Spoof\nurl: https://аррӏе.com/login\n{common}")
+    write_seed(seeds, "plain.md", f"title: Plain\nurl: https://пример.рф/статья\n{common}")
+    proc = run_feeder(
+        "build", "--seeds", str(seeds), "--output", str(out), "--state-dir", str(state)
+    )
+
+    assert "secret.md: url: user name and password left out of the link" in proc.stderr
+    assert "spoof.md: url: host 'аррӏе.com' published in ASCII as xn--80ak6aa92e.com" in proc.stderr
+    assert "plain.md: url" not in proc.stderr
+    feed = out.read_bytes()
+    assert b"s3cret" not in feed and b"alice" not in feed
+
+    entries = {e.findtext(f"{ATOM}title"): e for e in etree.fromstring(feed).iter(f"{ATOM}entry")}
+    secret, spoof, plain = entries["Secret"], entries["Spoof"], entries["Plain"]
+
+    def links(entry: etree._Element) -> tuple[str, str]:
+        own = entry.find(f"{ATOM}link")  # the entry's own (alternate) link
+        source = entry.find(f"{ATOM}source/{ATOM}link")
+        assert own is not None and source is not None
+        return own.get("href", ""), source.get("href", "")
+
+    assert links(secret) == ("https://example.org/posts/1?utm_source=x", "https://example.org/")
+    assert 'href="https://example.org/posts/2"' in (secret.findtext(f"{ATOM}content") or "")
+    assert links(spoof) == ("https://xn--80ak6aa92e.com/login", "https://xn--80ak6aa92e.com/")
+    assert links(plain) == ("https://пример.рф/статья", "https://пример.рф/")
+    # the ids are those of the canonical urls, with or without the user info
+    assert secret.findtext(f"{ATOM}id") == entry_id(canonical("https://example.org/posts/1"))
