@@ -22,7 +22,7 @@ from .dates import DateError, parse_date
 from .errors import SeedError
 from .model import Document, EntryMeta, Rendered
 from .sanitize import sanitize_html, strip_invalid_xml
-from .urls import URLError, canonical, entry_id, host, origin, tag_uri, to_iri
+from .urls import URLError, canonical, entry_id, host, origin, public_link, tag_uri
 
 #: Front-matter names of each field, in order of preference (keys are folded:
 #: lower case, ``-`` and spaces as ``_``).
@@ -205,7 +205,8 @@ def entry_meta(doc: Document, *, settings: Settings, mtime: float) -> EntryMeta:
     if url_text:
         try:
             canon = canonical(url_text)  # raises URLError for an unusable url
-            link = to_iri(url_text)
+            link, notes = public_link(url_text)  # no password, no disguised host
+            warnings.extend(notes)
         except URLError as e:
             warn(f"url ignored: {e}")
             link = canon = ""

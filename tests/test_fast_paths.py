@@ -2,23 +2,22 @@
 
 :func:`feeder.parse.split_front_matter` slices the text instead of splitting
 it into lines, and :func:`feeder.parse.read_front_matter` reads plain
-``key: value`` front matter without YAML, :func:`feeder.urls.canonical` and
-:func:`feeder.dates.parse_date` take the common shapes by one pattern, and
-:func:`feeder.urls.entry_id` hashes without the ``uuid`` module: each is
-checked here against the straightforward reading on generated input.
+``key: value`` front matter without YAML, and :func:`feeder.dates.parse_date`
+takes the common shapes by one pattern: each is checked here against the
+straightforward reading on generated input. (Urls have one implementation,
+tested in ``test_urls.py``.)
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from feeder import dates, parse, urls
+from feeder import dates, parse
 
 _KEYS = st.sampled_from(
     ["title", "url", "source", "date", "Title", "page-title", "yes", "on", "x_1", "_k"]
@@ -155,67 +154,6 @@ def _outcome(call: Any) -> Any:
         return (type(e), str(e))
 
 
-def _same_both_ways(fn: Any, pattern: str, *candidates: str) -> None:
-    """``fn`` gives the same outcome with and without the fast path named ``pattern``."""
-    for c in candidates:
-        fast = _outcome(lambda c=c: fn(c))
-        assert fast == _without_fast_path(urls, pattern, lambda c=c: fn(c)), (fn.__name__, c)
-
-
-_URL_PARTS = st.sampled_from(
-    [
-        "http",
-        "https",
-        "HTTP",
-        "://",
-        "/",
-        "a",
-        "Z",
-        "0",
-        ".",
-        "-",
-        ":",
-        "@",
-        "%41",
-        "%7e",
-        "?",
-        "#",
-        "=",
-        "&",
-        "!",
-        "'",
-        "(",
-        "~",
-        "_",
-        " ",
-        "中",
-        "x.example",
-        "mp.weixin.qq.com",
-        ":80",
-        ":443",
-    ]
-)
-
-
-@settings(max_examples=1500, deadline=None)
-@given(st.lists(_URL_PARTS, max_size=10).map("".join))
-@example("https://www.4hou.com/posts/100058")
-@example("http://a.b")
-@example("https://x.example/a/b:c@d!$&'()*+,;=~.-_")
-@example("http://a.b//c")
-@example("https://-x.example/")
-def test_canonical_fast_path_like_general(url: str) -> None:
-    _same_both_ways(
-        urls.canonical, "_ALREADY_CANONICAL", url, "https://x.example/" + url, "http://" + url
-    )
-
-
-@given(st.text(max_size=40))
-@example("https://www.4hou.com/posts/100058")
-def test_entry_id_is_uuid5(name: str) -> None:
-    assert urls.entry_id(name) == f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
-
-
 _DATE_PARTS = st.sampled_from(
     [*"0123456789", "-", " ", "T", ":", "٢", "2024", "-02-29", "-13-01", "1989", "\t"]
 )
@@ -234,14 +172,3 @@ def test_date_fast_path_like_general(text: str) -> None:
     tz = ZoneInfo("Asia/Shanghai")
     fast = _outcome(lambda: dates.parse_date(text, tz=tz))
     assert fast == _without_fast_path(dates, "_PLAIN", lambda: dates.parse_date(text, tz=tz))
-
-
-@settings(max_examples=1500, deadline=None)
-@given(st.lists(_URL_PARTS, max_size=10).map("".join))
-@example("HTTPS://Www.Example.COM/a")
-@example("http://a.b.")
-@example("http://a.b\\c")
-@example("http://a.b\t/c")
-def test_host_and_origin_fast_path_like_general(url: str) -> None:
-    for fn in (urls.host, urls.origin):
-        _same_both_ways(fn, "_PLAIN_AUTHORITY", url, "https://" + url, "http://x.example" + url)
