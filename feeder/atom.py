@@ -20,6 +20,7 @@ from lxml import etree
 from . import __version__
 from .config import FeedSettings
 from .dates import rfc3339
+from .language import of_feed
 from .model import Entry
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -84,7 +85,12 @@ def render_feed(
             fe.category(term=tag)
 
     root, doc = fg._create_atom()
-    root.set(XML_LANG, feed.language)
+    language = of_feed(feed.language, (e.rendered.language for e in entries))
+    if language:
+        root.set(XML_LANG, language)
+    for element, entry in zip(root.iterfind(_a("entry")), entries, strict=True):
+        if entry.rendered.language and entry.rendered.language != language:
+            element.set(XML_LANG, entry.rendered.language)
     _add_sources(root, entries)
     _add_paging(root, links, archive)
     root.addprevious(

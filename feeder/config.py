@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import ConfigError
 from .feedconf import SECTIONS as FEED_SECTIONS
 from .feedconf import FeedSpec, PerSource, check_outputs, parse_section
+from .imageproxy import check_template
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ class FeedSettings:
     self_url: str = "http://127.0.0.1:8080/feed.atom"
     #: The public URL of the HTML page that goes with the feed.
     alternate_url: str = "http://127.0.0.1:8080/"
-    language: str = "en"
+    #: The feed's language; "" means the language most of its entries are in.
+    language: str = ""
     #: The tagging entity of ``tag:`` URIs (RFC 4151): a domain or e-mail you own.
     tag_authority: str = "feeder.localhost"
     tag_date: str = "2024"
@@ -72,6 +74,10 @@ class Settings:
     busy_timeout: float = 30.0
     #: Publish even when far fewer seeds are found than the feed was built from.
     allow_shrink: bool = False
+    #: URL template that image sources are rewritten through ("" = none; see imageproxy).
+    image_proxy: str = ""
+    #: Globs of the image hosts to proxy (empty: every host).
+    image_proxy_hosts: tuple[str, ...] = ()
     feed: FeedSettings = field(default_factory=FeedSettings)
     #: More feeds than the main one (``[[feeds]]``, :mod:`feeder.feedconf`).
     feeds: tuple[FeedSpec, ...] = ()
@@ -122,6 +128,8 @@ _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "sites_dir": str,
         "busy_timeout": (int, float),
         "allow_shrink": bool,
+        "image_proxy": str,
+        "image_proxy_hosts": list,
     },
     "daemon": {
         "interval": (int, float),
@@ -178,7 +186,11 @@ def _from_table(data: Mapping[str, Any], path: Path) -> dict[str, Any]:
                 raise ConfigError(
                     f"[{section}] {key} must be {names}, not {type(item).__name__}", path=path
                 )
-            if section == "feed":
+            if isinstance(item, list):
+                if not all(isinstance(x, str) for x in item):
+                    raise ConfigError(f"[{section}] {key} must be a list of strings", path=path)
+                out[key] = tuple(item)
+            elif section == "feed":
                 feed[key] = str(item)
             elif key in _PATH_KEYS:
                 out[key] = (base / Path(str(item)).expanduser()).resolve()
@@ -245,6 +257,9 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError("settle_seconds must not be negative", path=where)
     if settings.busy_timeout < 0:
         raise ConfigError("busy_timeout must not be negative", path=where)
+    problem = check_template(settings.image_proxy)
+    if problem:
+        raise ConfigError(problem, path=where)
     if settings.log_level.upper() not in _LOG_LEVELS:
         raise ConfigError(f"log_level must be one of {sorted(_LOG_LEVELS)}", path=where)
     _check_zone(settings.timezone, "timezone", where)
@@ -290,6 +305,8 @@ def fingerprint(settings: Settings) -> str:
         settings.timezone,
         sorted(settings.host_timezones.items()),
     ]
+    if settings.image_proxy:
+        parts += [settings.image_proxy, list(settings.image_proxy_hosts)]
     if any(spec.filters.needs_text for spec in settings.feeds):
         parts.append("text")  # seeds must be read again to keep their text
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]

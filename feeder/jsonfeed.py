@@ -27,6 +27,7 @@ from typing import Any
 
 from .config import FeedSettings
 from .dates import rfc3339
+from .language import of_feed
 from .model import Entry
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -88,7 +89,9 @@ def render_json(entries: Sequence[Entry], *, feed: FeedSettings, next_url: str =
         doc["description"] = inert_text(feed.subtitle)
     if next_url:
         doc["next_url"] = next_url
-    doc["language"] = feed.language
+    language = of_feed(feed.language, (e.rendered.language for e in entries))
+    if language:
+        doc["language"] = language
     author = {"name": inert_text(feed.author)}
     doc["author"] = author  # JSON Feed 1.0
     doc["authors"] = [author]
@@ -112,4 +115,6 @@ def _item(entry: Entry) -> dict[str, Any]:
     item["authors"] = [author]
     if m.tags:
         item["tags"] = [inert_text(tag) for tag in m.tags]
+    if r.language:
+        item["language"] = r.language
     return item

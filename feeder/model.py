@@ -53,6 +53,8 @@ class EntryMeta:
     warnings: tuple[str, ...] = ()
     #: The body as plain text (capped), kept only when a feed filters on content.
     text: str = ""
+    #: The front matter's language tag ("" when it gives none: see ``Rendered.language``).
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class Rendered:
     content: str
     summary: str
     truncated: bool = False
+    #: The entry's language: the front matter's, else identified from its text.
+    language: str = ""
 
 
 @dataclass(frozen=True)

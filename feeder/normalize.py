@@ -20,6 +20,10 @@ from typing import Any
 from .config import Settings
 from .dates import DateError, parse_date
 from .errors import SeedError
+from .imageproxy import proxy_images
+from .language import SAMPLE_CHARS
+from .language import detect as detect_language
+from .language import tag as language_tag
 from .model import Document, EntryMeta, Rendered
 from .sanitize import sanitize_html, strip_invalid_xml
 from .urls import URLError, canonical, entry_id, host, origin, public_link, tag_uri
@@ -104,6 +108,7 @@ ALIASES: Mapping[str, tuple[str, ...]] = {
         "date_modified",
     ),
     "tags": ("tags", "categories", "category", "keywords", "topics", "labels"),
+    "language": ("lang", "language", "locale", "content_language", "inlanguage"),
 }
 MAX_TAGS = 20
 #: Markdown beyond this many characters per byte of ``max_content_bytes`` is not rendered.
@@ -269,6 +274,7 @@ def entry_meta(doc: Document, *, settings: Settings, mtime: float) -> EntryMeta:
         published=published,
         updated=updated,
         tags=_tags(_pick(meta, "tags")[1]),
+        language=language_tag(_pick(meta, "language")[1]),
         warnings=tuple(warnings),
     )
 
@@ -310,7 +316,7 @@ def render(
     settings: Settings,
     clean: Callable[[str, EntryMeta], str] | None = None,
 ) -> Rendered:
-    """Markdown → cleaned → sanitized HTML, capped in size, with a summary.
+    """Markdown → cleaned → sanitized HTML, capped in size, with a summary and a language.
 
     ``clean`` is the content-cleaning stage (site rules and main-content
     extraction); it is passed in so the pipeline loads the rules once.
@@ -333,6 +339,10 @@ def render(
     if cut or len(content.encode()) > settings.max_content_bytes:
         content = _truncate(content, limit=settings.max_content_bytes, link=meta.link)
         truncated = True
+    if settings.image_proxy:
+        content = proxy_images(
+            content, template=settings.image_proxy, hosts=settings.image_proxy_hosts
+        )
     if not _TAG.sub("", content).strip() and "<img" not in content:
         content = (
             f'<p><a href="{html.escape(meta.link)}">Read the original article</a></p>'
@@ -340,8 +350,16 @@ def render(
             else "<p>(no text)</p>"
         )
     return Rendered(
-        content=content, summary=summarize(content, settings.summary_chars), truncated=truncated
+        content=content,
+        summary=summarize(content, settings.summary_chars),
+        truncated=truncated,
+        language=meta.language or detect_language(meta.title + "\n" + _text_of(content)),
     )
+
+
+def _text_of(content: str) -> str:
+    """The visible text of sanitized HTML, roughly (tags dropped, entities decoded)."""
+    return html.unescape(_TAG.sub(" ", content[: 4 * SAMPLE_CHARS]))
 
 
 def dedupe(metas: Sequence[EntryMeta]) -> tuple[list[EntryMeta], list[tuple[EntryMeta, str]]]:

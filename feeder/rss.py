@@ -43,6 +43,7 @@ from . import __version__
 from .atom import ATOM_NS, EPOCH, FH_NS, GENERATOR_URI
 from .config import FeedSettings
 from .jsonfeed import inert_text, same_in_html
+from .language import of_feed
 from .model import Entry
 
 
@@ -75,7 +76,9 @@ def render_rss(
     # feedgen makes the last link the channel's <link>: the page, not the feed.
     fg.link(href=feed.self_url, rel="self", type="application/rss+xml")
     fg.link(href=feed.alternate_url, rel="alternate")
-    fg.language(feed.language)
+    language = of_feed(feed.language, (e.rendered.language for e in entries))
+    if language:
+        fg.language(language)
     fg.generator(f"feeder {__version__}", uri=GENERATOR_URI)
     # Sets lastBuildDate too (feedgen would stamp the wall clock otherwise).
     fg.updated(max((e.meta.updated for e in entries), default=empty_updated))

@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS rendered (
     key TEXT PRIMARY KEY,
     content TEXT NOT NULL,
     summary TEXT NOT NULL,
-    truncated INTEGER NOT NULL
+    truncated INTEGER NOT NULL,
+    language TEXT NOT NULL DEFAULT ''
 );
 """
 #: The indexes of ``seeds`` (dropped and rebuilt around a bulk load).
@@ -183,6 +184,18 @@ def quarantine(state_dir: Path) -> Path:
     return target
 
 
+#: Columns added since a table was first created: (table, column, definition).
+_ADDED_COLUMNS = (("rendered", "language", "TEXT NOT NULL DEFAULT ''"),)
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a state written by an earlier feeder up to this schema (columns only grow)."""
+    for table, column, spec in _ADDED_COLUMNS:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {spec}")
+
+
 class State:
     """An open state database; use :meth:`open` as a context manager."""
 
@@ -229,6 +242,7 @@ class State:
                 conn.executescript(_SCHEMA)
                 for name, spec in _INDEXES.items():
                     conn.execute(f"CREATE INDEX IF NOT EXISTS {name} {spec}")
+                _add_missing_columns(conn)
             row = conn.execute("SELECT value FROM info WHERE key='schema'").fetchone()
             if row is None and not readonly:
                 conn.execute("INSERT OR REPLACE INTO info VALUES ('schema', ?)", (SCHEMA_VERSION,))
@@ -396,14 +410,15 @@ class State:
     # -- rendered cache -----------------------------------------------------
     def rendered(self, key: str) -> Rendered | None:
         row = self.conn.execute(
-            "SELECT content, summary, truncated FROM rendered WHERE key=?", (key,)
+            "SELECT content, summary, truncated, language FROM rendered WHERE key=?", (key,)
         ).fetchone()
-        return None if row is None else Rendered(row[0], row[1], bool(row[2]))
+        return None if row is None else Rendered(row[0], row[1], bool(row[2]), str(row[3]))
 
     def store_rendered(self, key: str, value: Rendered) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO rendered VALUES (?, ?, ?, ?)",
-            (key, value.content, value.summary, int(value.truncated)),
+            "INSERT OR REPLACE INTO rendered (key, content, summary, truncated, language) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (key, value.content, value.summary, int(value.truncated), value.language),
         )
 
     def keep_rendered(self, keys: Iterable[str]) -> None:
