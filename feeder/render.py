@@ -10,7 +10,11 @@ Nothing the seed says is lost on the way, whatever its shape:
   of running to the end of the document;
 * an element that feed sanitizing removes with its content (``<iframe>``,
   ``<form>``, ``<object>``, ``<script>``, …) and that the seed leaves open is
-  closed right after its open tag, so it cannot swallow the article after it.
+  closed right after its open tag, so it cannot swallow the article after it;
+* ``**`` left over by HTML-to-Markdown converters (see :func:`_stray_emphasis`)
+  become bold or go, never literal asterisks in the entry; a ``**`` run
+  between two non-space characters may open and close whatever punctuation
+  is beside it (``**Key takeaway.**Every``).
 
 What was flattened or repaired, and any text rendering still lost (the
 Markdown's text against the HTML's as the sanitizer reads it), is reported
@@ -121,6 +125,16 @@ class _CJKStateInline(StateInline):
         # A run may not open before real white space nor close after it.
         left = not (isWhiteSpace(ord(nxt)) or (next_punct and not (last_ws or last_punct)))
         right = not (isWhiteSpace(ord(last)) or (last_punct and not (next_ws or next_punct)))
+        if (
+            marker == "*"
+            and count >= 2
+            and not isWhiteSpace(ord(last))
+            and not isWhiteSpace(ord(nxt))
+        ):
+            # Converters glue bold to the next word: ``**Key takeaway.**Every``,
+            # ``**·**CVE-…``, ``word**(note)**``. A ``**`` run between two
+            # non-space characters may open and close, whatever punctuation.
+            left = right = True
         # ``_`` may not split a word; CJK text has no spaces between words.
         can_open = left and (canSplitWord or not right or last_punct or _is_cjk_context(last))
         can_close = right and (canSplitWord or not left or next_punct or _is_cjk_context(nxt))
@@ -336,6 +350,77 @@ def _close_swallowing(state: StateCore) -> None:
                 _count(state.env, "unclosed:" + name)
 
 
+#: ``**`` runs left over after emphasis matching, and the blank ``__`` ones.
+_STARS = re.compile(r"\*{2,}")
+_BLANK_UNDERSCORES = re.compile(r"(?<!\w)(?:_{2}[ \t\u3000]+_{2}|_{4})(?!\w)")
+_LONE_UNDERSCORES = re.compile(r"[ \t]*_{2,3}[ \t]*")
+
+
+def _stray_emphasis(state: StateInline) -> None:
+    """No literal ``**`` in text: what HTML-to-Markdown converters leave is resolved.
+
+    Runs after emphasis matching, on the text it left (escaped ``\\*`` are
+    separate tokens then and stay): two runs of ``*`` in one text with text
+    between them that hugs one of them at least (``** bold**``, ``**bold **``)
+    make it bold; every other run of two or more goes (``****`` of two
+    adjacent bold spans, ``** **``, a lone ``**`` line), except between two
+    digits (``2**32``). Blank ``__`` emphasis (``__ __``, ``____``, a lone
+    ``__`` line) goes too; other underscores are text (``__init__``).
+    """
+    tokens = state.tokens
+    if not any(t.type == "text" and ("**" in t.content or "__" in t.content) for t in tokens):
+        return
+    out: list[Token] = []
+    for token in tokens:
+        if token.type != "text" or ("**" not in token.content and "__" not in token.content):
+            out.append(token)
+            continue
+        text = token.content
+        if "__" in text:
+            text = _BLANK_UNDERSCORES.sub("", text)
+            if _LONE_UNDERSCORES.fullmatch(text):
+                text = ""
+        runs = [m.span() for m in _STARS.finditer(text) if not _between_digits(text, *m.span())]
+        pos = i = 0
+        while i < len(runs):
+            start, end = runs[i]
+            if i + 1 < len(runs):
+                inner = text[end : runs[i + 1][0]]
+                word = inner.strip()
+                if word and not (inner[0].isspace() and inner[-1].isspace()):
+                    lead = inner[: len(inner) - len(inner.lstrip())]
+                    trail = inner[len(inner.rstrip()) :]
+                    out.append(_text(token, text[pos:start] + lead))
+                    out.extend((_tag(token, 1), _text(token, word), _tag(token, -1)))
+                    out.append(_text(token, trail))
+                    pos = runs[i + 1][1]
+                    i += 2
+                    continue
+            out.append(_text(token, text[pos:start]))
+            pos = end
+            i += 1
+        out.append(_text(token, text[pos:]))
+    state.tokens[:] = [t for t in out if t.type != "text" or t.content]
+
+
+def _between_digits(text: str, start: int, end: int) -> bool:
+    return start > 0 and end < len(text) and text[start - 1].isdigit() and text[end].isdigit()
+
+
+def _text(like: Token, content: str) -> Token:
+    token = Token("text", "", 0)
+    token.content = content
+    token.level = like.level
+    return token
+
+
+def _tag(like: Token, nesting: int) -> Token:
+    token = Token("strong_open" if nesting > 0 else "strong_close", "strong", nesting)  # type: ignore[arg-type]
+    token.markup = "**"
+    token.level = like.level
+    return token
+
+
 @cache
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING})
@@ -348,6 +433,7 @@ def _markdown() -> MarkdownIt:
     block.ruler = md.block.ruler
     md.block = block
     md.block.ruler.at("html_block", _html_block, {"alt": ["paragraph", "reference", "blockquote"]})
+    md.inline.ruler2.after("fragments_join", "feeder_stray_emphasis", _stray_emphasis)
     md.core.ruler.after("inline", "feeder_close_swallowing", _close_swallowing)
     return md
 
