@@ -13,7 +13,7 @@ sanitizing, in four steps over the fragment's top-level blocks:
 4. if that leaves too little of the page's prose, the result falls back to
    the lightly cleaned whole body (steps 1-2 and obvious chrome lines only),
    because an entry with some chrome beats an entry without its article;
-   a short article (:data:`SHORT_BODY_BLOCKS` blocks of text or fewer) loses
+   a short article (a few blocks of text, :data:`SHORT_BODY_BLOCKS`) loses
    nothing for where it stands, only what reads as chrome wherever it stands.
 
 When unsure, the cleaner keeps: embeds and empty blocks count for nothing
@@ -46,9 +46,11 @@ MIN_KEPT_SHARE = 0.3
 MIN_KEPT_UNITS = 60.0
 #: A site marker is ignored when it would leave less prose than this share.
 MIN_MARKER_SHARE = 0.2
-#: A body of this many blocks of text or fewer is a short article: nothing in it is
-#: dropped for where it stands, only what reads as chrome wherever it stands.
+#: A body of this many blocks of text or fewer, and this much prose (units) at most,
+#: is a short article: nothing in it is dropped for where it stands, only what
+#: reads as chrome wherever it stands.
 SHORT_BODY_BLOCKS = 6
+SHORT_BODY_UNITS = 800.0
 _TEXT_MAX = 120
 _COVER_ALTS = frozenset({"cover_image", "cover", "封面"})
 
@@ -317,7 +319,10 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
         started = _apply_site(blocks, rule, drops) or started
     before = [b.dropped for b in blocks]
     total = _prose(blocks)
-    short = sum(1 for b in blocks if b.live and b.units > 0) <= SHORT_BODY_BLOCKS
+    short = (
+        sum(1 for b in blocks if b.live and b.units > 0) <= SHORT_BODY_BLOCKS
+        and total <= SHORT_BODY_UNITS
+    )
     generic.extract(blocks, title, pin_start=started)
     _drop_byline(blocks, source)
     kept = _prose(blocks)

@@ -105,7 +105,7 @@ TAIL_MARKER = re.compile(
     r"|filed under:? .*|subscribe to (?:our|the) newsletter.*|current thread:?"
     r"|相关(?:推荐|文章|阅读|资讯|内容)|推荐阅读|往期(?:回顾|推荐|精选)|猜你喜欢：?"
     r"|热门(?:推荐|文章)|发表评论|评论|全部评论|\d+ ?条评论|上一篇.*|下一篇.*"
-    r"|版权声明.*|分享到：?|被以下专辑收录.*|电报讨论|recommend"
+    r"|版权(?:声明.*)?|分享到：?|被以下专辑收录.*|电报讨论|recommend"
     r"|预览时标签不可点|微信扫一扫.*|继续滑动看下一个|轻触阅读原文|向上滑动看下一个",
     _I,
 )
@@ -125,6 +125,8 @@ _SHORT_PENALTY = 10.0
 _CHROME_PENALTY = 40.0
 _LINK_WEIGHT = 1.5
 _MARKER_MAX_UNITS = 90.0  # a marker is a heading-sized line, never a paragraph
+#: What may frame a marker's words (``## Related:``, ``☆版权☆``, ``— Comments —``).
+_MARKER_DECORATION = " #*:：☆★●■◆▲►»«·•|-—=~【】[]"
 
 
 def _norm(text: str) -> str:
@@ -149,7 +151,7 @@ def is_marker(block: Block, pattern: re.Pattern[str]) -> bool:
     """True if ``block`` is a short line whose whole text ``pattern`` names."""
     if block.kind not in ("heading", "para", "other") or block.units > _MARKER_MAX_UNITS:
         return False
-    text = block.text.strip(" #*:：")
+    text = block.text.strip(_MARKER_DECORATION)
     return bool(pattern.fullmatch(block.text) or (text and pattern.fullmatch(text)))
 
 
@@ -171,7 +173,8 @@ def score(block: Block, repeated: bool) -> float:
     if block.units < SHORT:
         value -= _SHORT_PENALTY
     if block.units < _MARKER_MAX_UNITS and (
-        CHROME_LINE.fullmatch(block.text) or TAIL_MARKER.fullmatch(block.text.strip(" #*:："))
+        CHROME_LINE.fullmatch(block.text)
+        or TAIL_MARKER.fullmatch(block.text.strip(_MARKER_DECORATION))
     ):
         value -= _CHROME_PENALTY
     if repeated:

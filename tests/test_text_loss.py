@@ -129,6 +129,14 @@ CASES.update(
             None,
         ),
         "long-article-end": (LONG + "---\n\n— Jane\n", ("— Jane",), None),
+        # Few blocks, but not a short article: its menu and copyright label still go.
+        "few-long-blocks": (
+            "[Home](https://example.org/) [News](https://example.org/n)"
+            " [About](https://example.org/a)\n\n" + LONG.replace("\n\n", " ") + "\n\n☆版权☆\n\n"
+            "[Example](https://example.org/) © 2024 [Terms](https://example.org/t)\n",
+            ("A long paragraph",),
+            None,
+        ),
         "tables-and-lists": (
             LONG
             + "![chart](https://example.org/c.png)\n\n| Q1 | 9% |\n| --- | --- |\n| Q2 | 7% |\n\n"
@@ -220,6 +228,11 @@ def test_warning_names_the_seed_when_and_only_when_needed(built: dict[str, Any],
     else:
         assert any(expected in w for w in got), f"{name}: no {expected!r} warning in {got}"
         assert not any("lost" in w for w in got), f"{name}: text lost: {got}"
+
+
+def test_chrome_around_a_long_article_of_few_blocks_still_goes(built: dict[str, Any]) -> None:
+    entry = text(built["content"]["few-long-blocks"])
+    assert "News" not in entry and "版权" not in entry and "Terms" not in entry, entry
 
 
 def test_nothing_unsafe_comes_back_with_the_kept_text(built: dict[str, Any]) -> None:
