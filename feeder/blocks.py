@@ -13,6 +13,7 @@ import re
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
+from .sanitize import DROP_WITH_CONTENT
 from .sites import fold
 from .soup import BeautifulSoup, NavigableString, Tag
 
@@ -41,7 +42,7 @@ class Block:
     text: str
     units: float
     link_units: float
-    kind: str  # heading | pre | table | list | para | image | rule | other
+    kind: str  # heading | pre | table | list | para | image | rule | embed | other
     level: int = 0
     #: The rule that dropped this block, ``None`` while it is kept.
     dropped: str | None = None
@@ -107,8 +108,17 @@ def _inside_link(el: Tag) -> bool:
 
 
 def measure(block: Block) -> None:
-    """(Re)compute ``block``'s text, size, link size and kind from its element."""
+    """(Re)compute ``block``'s text, size, link size and kind from its element.
+
+    An embed (``<iframe>``, ``<form>``, ``<script>``, …: what the sanitizer
+    removes with its content) has no text: it tells nothing of where the
+    article is.
+    """
     el = block.el
+    if el.name in DROP_WITH_CONTENT:
+        block.text, block.units, block.link_units = "", 0.0, 0.0
+        block.kind, block.level = "embed", 0
+        return
     block.text = fold(el.get_text(" "))
     block.units = units(block.text)
     links: Iterable[Tag] = ()  # below a link, every link is nested in one

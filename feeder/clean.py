@@ -12,7 +12,13 @@ sanitizing, in four steps over the fragment's top-level blocks:
    of prose blocks and drops chrome lines and link lists inside it;
 4. if that leaves too little of the page's prose, the result falls back to
    the lightly cleaned whole body (steps 1-2 and obvious chrome lines only),
-   because an entry with some chrome beats an entry without its article.
+   because an entry with some chrome beats an entry without its article;
+   a short article (a few blocks of text, :data:`SHORT_BODY_BLOCKS`) loses
+   nothing for where it stands, only what reads as chrome wherever it stands.
+
+When unsure, the cleaner keeps: embeds and empty blocks count for nothing
+either way, and how much of what reads as article text was dropped for its
+place alone is measured (:attr:`Cleaned.article_loss`) for a warning.
 
 Every drop is recorded (:class:`Drop`) so ``feeder check --explain`` can show
 which rule removed what.
@@ -40,6 +46,11 @@ MIN_KEPT_SHARE = 0.3
 MIN_KEPT_UNITS = 60.0
 #: A site marker is ignored when it would leave less prose than this share.
 MIN_MARKER_SHARE = 0.2
+#: A body of this many blocks of text or fewer, and this much prose (units) at most,
+#: is a short article: nothing in it is dropped for where it stands, only what
+#: reads as chrome wherever it stands.
+SHORT_BODY_BLOCKS = 6
+SHORT_BODY_UNITS = 800.0
 _TEXT_MAX = 120
 _COVER_ALTS = frozenset({"cover_image", "cover", "封面"})
 
@@ -59,6 +70,15 @@ class Cleaned:
     html: str
     dropped: tuple[Drop, ...]
     fallback: bool
+    #: The prose of the paragraph-sized blocks that read as article text (units)...
+    article_units: float = 0.0
+    #: ... and how much of it went for where it stood (outside the best run of blocks).
+    article_dropped: float = 0.0
+
+    @property
+    def article_loss(self) -> float:
+        """The share of the article-like prose that cleaning dropped for its place alone."""
+        return self.article_dropped / self.article_units if self.article_units else 0.0
 
 
 def _shorten(text: str) -> str:
@@ -80,7 +100,7 @@ def _drop_top(blocks: list[Block], title: str) -> None:
             for img in b.el.find_all("img")
         ):
             b.dropped = "cover-image"
-        elif b.kind in ("rule", "image") and not has_element(b.el, ("a",)):
+        elif b.kind in ("rule", "image", "embed") and not has_element(b.el, ("a",)):
             continue
         else:
             break
@@ -215,6 +235,18 @@ def _drop_end_card(blocks: list[Block], name: str) -> None:
             b.dropped = name
 
 
+#: Void elements that lxml's HTML parser lets hold what follows them.
+_VOID_HOLDERS = ("embed", "source", "track", "wbr", "keygen")
+_HAS_VOID_HOLDER = re.compile(r"<(?:embed|source|track|wbr|keygen)[\s/>]", re.I)
+
+
+def _empty_voids(soup: BeautifulSoup) -> None:
+    """Move out what lxml put inside void elements (``<embed>`` holding the rest of the page)."""
+    for el in soup.find_all(_VOID_HOLDERS):
+        for child in reversed(list(el.contents)):
+            el.insert_after(child.extract())
+
+
 def _unwrap(soup: BeautifulSoup, rules: tuple[SiteRule, ...]) -> None:
     names = sorted({t for r in rules for t in r.unwrap})
     if names:
@@ -254,17 +286,27 @@ def clean_html(html: str, *, url: str, title: str, source: str, rules: SiteRules
     if not html.strip():
         return Cleaned(html=html, dropped=(), fallback=False)
     if len(html) > MAX_HTML_CHARS:
-        logger.warning("content of %s (%s) too large to clean; kept as is", url, source)
+        _warn("content of %s (%s) too large to clean; kept as is", url, source)
         return Cleaned(html=html, dropped=(), fallback=True)
     try:
         return _clean(html, url=url, title=title, source=source, rules=rules)
     except RecursionError:
-        logger.warning("content of %s (%s) too deeply nested to clean; kept as is", url, source)
+        _warn("content of %s (%s) too deeply nested to clean; kept as is", url, source)
         return Cleaned(html=html, dropped=(), fallback=True)
+
+
+def _warn(message: str, url: str, source: str) -> None:
+    """A warning for the seed being rendered (:func:`feeder.render.note`), else for the log."""
+    from .render import note
+
+    if not note(message % (url or "(no url)", source)):
+        logger.warning(message, url, source)
 
 
 def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) -> Cleaned:
     soup = BeautifulSoup(html, "lxml")
+    if _HAS_VOID_HOLDER.search(html):
+        _empty_voids(soup)
     site_rules = rules.for_url(url)
     _unwrap(soup, site_rules)
     if "<table" in html:
@@ -277,6 +319,10 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
         started = _apply_site(blocks, rule, drops) or started
     before = [b.dropped for b in blocks]
     total = _prose(blocks)
+    short = (
+        sum(1 for b in blocks if b.live and b.units > 0) <= SHORT_BODY_BLOCKS
+        and total <= SHORT_BODY_UNITS
+    )
     generic.extract(blocks, title, pin_start=started)
     _drop_byline(blocks, source)
     kept = _prose(blocks)
@@ -293,9 +339,49 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
             b.dropped = was
         _light(blocks)
         fallback = True
+    elif short:  # a few lines: nothing goes for where it stands, only what reads as chrome
+        for b in blocks:
+            if b.dropped in generic.POSITIONAL:
+                b.dropped = None
+        live = [b for b in blocks if b.live]
+        generic.classify(live, 0, len(live) - 1)
     _record(blocks, drops)
     out = "\n".join(str(b.el) for b in blocks if b.live)
-    return Cleaned(html=out, dropped=tuple(drops), fallback=fallback)
+    article, lost = _article_prose(blocks)
+    return Cleaned(
+        html=out,
+        dropped=tuple(drops),
+        fallback=fallback,
+        article_units=article,
+        article_dropped=lost,
+    )
+
+
+#: A block of at least this much prose (units) that reads as prose is article text.
+ARTICLE_BLOCK_UNITS = 80.0
+
+
+def _article_prose(blocks: list[Block]) -> tuple[float, float]:
+    """The prose of the article-like blocks kept or dropped for their place, and of those dropped.
+
+    What a rule classified (site rules, chrome lines, notices, link sections,
+    trailing sections) is not counted: only what the extractor was unsure of.
+    """
+    counts: dict[str, int] = {}
+    for b in blocks:
+        counts[b.text] = counts.get(b.text, 0) + 1
+    total = lost = 0.0
+    for b in blocks:
+        if b.dropped not in (None, "generic:outside-article"):
+            continue
+        if b.units - b.link_units < ARTICLE_BLOCK_UNITS:
+            continue
+        if not generic.reads_as_prose(b, counts[b.text] > 1):
+            continue
+        total += b.units - b.link_units
+        if b.dropped:
+            lost += b.units - b.link_units
+    return total, lost
 
 
 def explain(cleaned: Cleaned) -> str:
@@ -305,6 +391,11 @@ def explain(cleaned: Cleaned) -> str:
         lines.append("fallback: the article could not be isolated; the whole body was kept")
     else:
         lines.append("extraction: article isolated")
+    if cleaned.article_dropped:
+        lines.append(
+            f"outside the article: {cleaned.article_loss:.0%} of the prose that reads as article"
+            f" text ({cleaned.article_dropped:.0f} of {cleaned.article_units:.0f} units)"
+        )
     if not cleaned.dropped:
         lines.append("nothing dropped")
     by_rule: dict[str, int] = {}

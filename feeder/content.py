@@ -4,6 +4,11 @@ An entry's seed is read again (bodies are never kept in memory or in the
 state), rendered, cleaned and sanitized. A seed that cannot be rendered any
 more keeps its entry, with a link to the original instead of its text. The
 same functions run in the calling process or in a build's worker processes.
+
+No text is lost silently: a seed whose Markdown had to be flattened or
+repaired, whose rendering lost text (:func:`feeder.render.collect_notes`),
+or whose cleaning dropped most of what reads as its article for where it
+stood (more than :data:`CLEAN_LOSS_SHARE`), gets a warning naming it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,13 @@ log = logging.getLogger(__name__)
 
 Cleaner = Callable[[str, EntryMeta], str]
 
+#: Cleaning may drop this share of the article-like prose for its place alone unreported.
+CLEAN_LOSS_SHARE = 0.6
+#: ... and this much (units: characters, a CJK one counting 3), whatever the share.
+CLEAN_LOSS_MIN_UNITS = 200.0
+#: Part of the render cache key: rendered content changes when this does.
+CONTENT_VERSION = "text-1"
+
 
 def make_cleaner(settings: Settings) -> tuple[Cleaner, str]:
     """The cleaning stage and the digest of its rules (part of the cache key).
@@ -35,12 +47,21 @@ def make_cleaner(settings: Settings) -> tuple[Cleaner, str]:
 
     def clean(html: str, meta: EntryMeta) -> str:
         from .clean import clean_html
+        from .render import note
 
-        return clean_html(
-            html, url=meta.link, title=meta.title, source=meta.source, rules=rules
-        ).html
+        cleaned = clean_html(html, url=meta.link, title=meta.title, source=meta.source, rules=rules)
+        if (
+            cleaned.article_loss > CLEAN_LOSS_SHARE
+            and cleaned.article_dropped >= CLEAN_LOSS_MIN_UNITS
+        ):
+            note(
+                f"cleaning dropped {cleaned.article_loss:.0%} of what reads as the article"
+                f" ({cleaned.article_dropped:.0f} of {cleaned.article_units:.0f} units of prose)"
+                " as outside it; `feeder check --explain` shows what"
+            )
+        return cleaned.html
 
-    return clean, rules.digest
+    return clean, f"{rules.digest}|{CONTENT_VERSION}"
 
 
 def render_entry(
@@ -48,6 +69,7 @@ def render_entry(
 ) -> Rendered:
     """Render ``meta``'s seed; on any failure, a link to the original."""
     from .normalize import render
+    from .render import collect_notes
 
     try:
         if seed is None:
@@ -55,7 +77,11 @@ def render_entry(
         doc = read_document(seed)
         if doc.digest != meta.digest:
             raise SeedError(meta.rel, "file changed since it was scanned", transient=True)
-        return render(doc, meta, settings=settings, clean=cleaner)
+        with collect_notes() as notes:
+            rendered = render(doc, meta, settings=settings, clean=cleaner)
+        for text in notes:
+            log.warning("%s: %s", meta.rel, text)
+        return rendered
     except Exception as e:  # the entry stays, with a pointer to the original
         log.warning("%s: content not rendered (%s); linking to the original", meta.rel, e)
         link = f'<p><a href="{escape(meta.link)}">Read the original article</a></p>'

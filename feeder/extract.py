@@ -2,7 +2,8 @@
 
 Works on any site, without rules. Each block gets a score: prose (text
 outside links) counts for, link text, very short lines, known chrome phrases
-("Share this", "登录", …) and boilerplate repeated on the page count against.
+("Share this", "登录", …) and boilerplate repeated on the page count against;
+blocks without text (embeds, empty paragraphs) count for nothing.
 The article is the contiguous run of blocks with the highest total score (the
 maximum-sum segment), then
 
@@ -10,7 +11,9 @@ maximum-sum segment), then
   most of the article follows it (menus and sidebars precede the title);
 * it ends at the first trailing-section heading ("Related posts",
   "Leave a comment", "推荐阅读", WeChat's "预览时标签不可点", …) once enough
-  article precedes it;
+  article precedes it; without one, the prose right after the run (a short
+  last line, a paragraph after an embed or an image) is the article's end
+  and stays, up to the first block that looks like chrome;
 * inside it, chrome lines and link-list sections ("往期回顾" + its links)
   are dropped.
 
@@ -102,7 +105,7 @@ TAIL_MARKER = re.compile(
     r"|filed under:? .*|subscribe to (?:our|the) newsletter.*|current thread:?"
     r"|相关(?:推荐|文章|阅读|资讯|内容)|推荐阅读|往期(?:回顾|推荐|精选)|猜你喜欢：?"
     r"|热门(?:推荐|文章)|发表评论|评论|全部评论|\d+ ?条评论|上一篇.*|下一篇.*"
-    r"|版权声明.*|分享到：?|被以下专辑收录.*|电报讨论|recommend"
+    r"|版权(?:声明.*)?|分享到：?|被以下专辑收录.*|电报讨论|recommend"
     r"|预览时标签不可点|微信扫一扫.*|继续滑动看下一个|轻触阅读原文|向上滑动看下一个",
     _I,
 )
@@ -114,11 +117,16 @@ SECTION_MARKER = re.compile(
     _I,
 )
 
+#: The drops made for where a block stands, not for what it says.
+POSITIONAL = frozenset({"generic:outside-article", "generic:trailing-section"})
+
 SHORT = 20.0  # units under which a line is "short" (a menu entry, a button)
 _SHORT_PENALTY = 10.0
 _CHROME_PENALTY = 40.0
 _LINK_WEIGHT = 1.5
 _MARKER_MAX_UNITS = 90.0  # a marker is a heading-sized line, never a paragraph
+#: What may frame a marker's words (``## Related:``, ``☆版权☆``, ``— Comments —``).
+_MARKER_DECORATION = " #*:：☆★●■◆▲►»«·•|-—=~【】[]"
 
 
 def _norm(text: str) -> str:
@@ -143,14 +151,19 @@ def is_marker(block: Block, pattern: re.Pattern[str]) -> bool:
     """True if ``block`` is a short line whose whole text ``pattern`` names."""
     if block.kind not in ("heading", "para", "other") or block.units > _MARKER_MAX_UNITS:
         return False
-    text = block.text.strip(" #*:：")
+    text = block.text.strip(_MARKER_DECORATION)
     return bool(pattern.fullmatch(block.text) or (text and pattern.fullmatch(text)))
 
 
 def score(block: Block, repeated: bool) -> float:
-    """How much ``block`` looks like article prose (positive) or chrome (negative)."""
+    """How much ``block`` looks like article prose (positive) or chrome (negative).
+
+    Blocks without text (an embed, an empty paragraph) tell nothing either way.
+    """
     if block.kind in ("image", "rule"):
         return -2.0 if has_element(block.el, ("a",)) else 0.0
+    if block.kind == "embed" or (block.units == 0 and block.kind != "heading"):
+        return 0.0
     if block.kind == "pre":
         return max(block.units * 0.5, 10.0)
     nonlink = block.units - block.link_units
@@ -160,7 +173,8 @@ def score(block: Block, repeated: bool) -> float:
     if block.units < SHORT:
         value -= _SHORT_PENALTY
     if block.units < _MARKER_MAX_UNITS and (
-        CHROME_LINE.fullmatch(block.text) or TAIL_MARKER.fullmatch(block.text.strip(" #*:："))
+        CHROME_LINE.fullmatch(block.text)
+        or TAIL_MARKER.fullmatch(block.text.strip(_MARKER_DECORATION))
     ):
         value -= _CHROME_PENALTY
     if repeated:
@@ -230,15 +244,56 @@ def extract(blocks: list[Block], title: str, *, pin_start: bool = False) -> None
             if i < start:
                 break
     # End at the first trailing-section marker once enough article precedes it.
+    tail = len(live)
     for j in range(start + 1, end + 1):
         if is_marker(live[j], TAIL_MARKER):
             before = _mass(live[start:j])
             if before >= max(0.25 * segment_mass, 100.0):
-                end = j - 1
+                end = tail = j - 1
                 break
+    else:
+        end = _last_lines(live, end, counts)
     for k, b in enumerate(live):
         if b.live and not start <= k <= end:
-            b.dropped = "generic:outside-article"
+            b.dropped = "generic:trailing-section" if k > tail else "generic:outside-article"
+    classify(live, start, end)
+
+
+def reads_as_prose(block: Block, repeated: bool) -> bool:
+    """A block of text that nothing marks as chrome: no link list, no known phrase."""
+    return (
+        block.kind in ("para", "list", "table", "pre", "other")
+        and block.units > 0
+        and block.link_density < 0.5
+        and not repeated
+        and not (block.units < _MARKER_MAX_UNITS and CHROME_LINE.fullmatch(block.text))
+        and not is_marker(block, SECTION_MARKER)
+        and not (block.units < _BOILERPLATE_MAX_UNITS and BOILERPLATE.fullmatch(block.text))
+    )
+
+
+def _last_lines(live: Sequence[Block], end: int, counts: Counter[str]) -> int:
+    """The article's real last block: the prose right after the best run is kept.
+
+    The maximum-sum run leaves out a short last line ("Thanks for reading.",
+    a signature) or a last paragraph after an embed, an image or an empty
+    block; such blocks stay, up to the first that looks like chrome.
+    """
+    last = end
+    for j in range(end + 1, len(live)):
+        b = live[j]
+        if b.kind in ("image", "rule", "embed") or (b.units == 0 and b.kind != "heading"):
+            if has_element(b.el, ("a",)):
+                break
+            continue
+        if not reads_as_prose(b, counts[b.text] > 1):
+            break
+        last = j
+    return last
+
+
+def classify(live: Sequence[Block], start: int, end: int) -> None:
+    """Drop the chrome lines, notices, share rows and link sections of ``live[start:end+1]``."""
     for k in range(start, end + 1):
         b = live[k]
         if not b.live:

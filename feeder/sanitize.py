@@ -10,6 +10,7 @@ without a Referer (WeChat's image host refuses foreign ones).
 
 from __future__ import annotations
 
+import html as _html
 import re
 from functools import partial
 from urllib.parse import urljoin, urlsplit
@@ -178,3 +179,22 @@ def sanitize_html(html: str, *, base_url: str) -> str:
     cleaned = _A_EMPTY.sub("", cleaned)
     cleaned = _EMPTY_LIST.sub("", _EMPTY_BLOCK.sub("", cleaned))
     return _IMG.sub('<img referrerpolicy="no-referrer" ', cleaned)
+
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def word_chars(text: str) -> int:
+    """How many letters and digits ``text`` holds (CJK characters included)."""
+    return len(_NON_WORD.sub("", text))
+
+
+def visible_text(html: str) -> str:
+    """The text of ``html`` that survives sanitizing: no tags, comments or dropped elements."""
+    text = nh3.clean(
+        strip_invalid_xml(html),
+        tags=set(),
+        clean_content_tags=set(DROP_WITH_CONTENT),
+        strip_comments=True,
+    )
+    return _html.unescape(text)
