@@ -19,6 +19,7 @@ from .ingest import read_document
 from .model import SeedFile, duplicate_reason
 from .normalize import entry_meta, render
 from .pipeline import SeedDirError
+from .render import collect_notes
 from .scan import scan
 
 if TYPE_CHECKING:
@@ -40,12 +41,13 @@ def check_seeds(settings: Settings) -> dict[str, tuple[str, ...]]:
         try:
             doc = read_document(seed)
             meta = entry_meta(doc, settings=settings, mtime=seed.mtime_ns / 1e9)
-            render(doc, meta, settings=settings, clean=cleaner)
+            with collect_notes() as notes:  # what rendering flattened, repaired or lost
+                render(doc, meta, settings=settings, clean=cleaner)
         except SeedError as e:
             problems[seed.rel] = (f"skipped: {e.reason}",)
             continue
-        if meta.warnings:
-            problems[seed.rel] = meta.warnings
+        if meta.warnings or notes:
+            problems[seed.rel] = (*meta.warnings, *notes)
         rank = (meta.updated.timestamp(), seed.rel)
         best = newest.get(meta.id)
         if best is None or rank > best:

@@ -67,7 +67,21 @@ def make_cleaner(settings: Settings) -> tuple[Cleaner, str]:
 def render_entry(
     meta: EntryMeta, seed: SeedFile | None, settings: Settings, cleaner: Cleaner
 ) -> Rendered:
-    """Render ``meta``'s seed; on any failure, a link to the original."""
+    """Render ``meta``'s seed, logging its warnings; on any failure, a link to the original."""
+    rendered, warnings = render_with_warnings(meta, seed, settings, cleaner)
+    for text in warnings:
+        log.warning("%s", text)
+    return rendered
+
+
+def render_with_warnings(
+    meta: EntryMeta, seed: SeedFile | None, settings: Settings, cleaner: Cleaner
+) -> tuple[Rendered, tuple[str, ...]]:
+    """:func:`render_entry`, the warnings (each naming the seed) returned, not logged.
+
+    A worker process has no log handler of the command's: its warnings go
+    back with the result and the command logs them.
+    """
     from .normalize import render
     from .render import collect_notes
 
@@ -79,23 +93,24 @@ def render_entry(
             raise SeedError(meta.rel, "file changed since it was scanned", transient=True)
         with collect_notes() as notes:
             rendered = render(doc, meta, settings=settings, clean=cleaner)
-        for text in notes:
-            log.warning("%s: %s", meta.rel, text)
-        return rendered
+        return rendered, tuple(f"{meta.rel}: {text}" for text in notes)
     except Exception as e:  # the entry stays, with a pointer to the original
-        log.warning("%s: content not rendered (%s); linking to the original", meta.rel, e)
         link = f'<p><a href="{escape(meta.link)}">Read the original article</a></p>'
-        return Rendered(content=link if meta.link else "<p>(content unavailable)</p>", summary="")
+        content = link if meta.link else "<p>(content unavailable)</p>"
+        warning = f"{meta.rel}: content not rendered ({e}); linking to the original"
+        return Rendered(content=content, summary=""), (warning,)
 
 
 #: A worker's cleaners, by rules directory: the rules are loaded once per process.
 _CLEANERS: dict[str, Cleaner] = {}
 
 
-def render_task(meta: EntryMeta, seed: SeedFile | None, settings: Settings) -> Rendered:
-    """:func:`render_entry` in a worker process."""
+def render_task(
+    meta: EntryMeta, seed: SeedFile | None, settings: Settings
+) -> tuple[Rendered, tuple[str, ...]]:
+    """:func:`render_with_warnings` in a worker process."""
     key = str(settings.sites_dir)
     cleaner = _CLEANERS.get(key)
     if cleaner is None:
         cleaner = _CLEANERS[key] = make_cleaner(settings)[0]
-    return render_entry(meta, seed, settings, cleaner)
+    return render_with_warnings(meta, seed, settings, cleaner)

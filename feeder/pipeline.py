@@ -24,7 +24,7 @@ from pathlib import Path
 from . import __version__, changes
 from . import feeds as more_feeds
 from .config import Settings, fingerprint
-from .content import make_cleaner, render_entry, render_task
+from .content import make_cleaner, render_task, render_with_warnings
 from .errors import FeederError, OutputError, ShrinkRefused, StateCorrupt
 from .fsutil import Publication, file_signature, remove_stale_temps
 from .ingest import CHUNK, PARALLEL_FROM, Progress, parse_seeds
@@ -347,7 +347,7 @@ def _render_published(
     keys = [_render_key(meta, context) for meta in metas]
     found = [st.rendered(key) for key in keys]
     todo = [i for i, cached in enumerate(found) if cached is None]
-    results: Iterable[Rendered]
+    results: Iterable[tuple[Rendered, tuple[str, ...]]]
     if (
         workers is not None
         and workers.parallel
@@ -364,9 +364,12 @@ def _render_published(
         )
     else:
         results = (
-            render_entry(metas[i], current.get(metas[i].rel), settings, cleaner) for i in todo
+            render_with_warnings(metas[i], current.get(metas[i].rel), settings, cleaner)
+            for i in todo
         )
-    for i, value in zip(todo, results, strict=True):
+    for i, (value, warnings) in zip(todo, results, strict=True):
+        for text in warnings:  # logged here: a worker process has no handler of ours
+            log.warning("%s", text)
         st.store_rendered(keys[i], value)
         found[i] = value
     st.keep_rendered(keys)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html as _html
 import re
 from functools import partial
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -148,11 +148,13 @@ def _filter(base: str, tag: str, attr: str, value: str) -> str | None:
             return None
         try:
             absolute = urljoin(base, value) if base else value
-            scheme = urlsplit(absolute).scheme.lower()
+            parts = urlsplit(absolute)
         except ValueError:
             return None
-        if scheme not in URL_SCHEMES:
+        if parts.scheme.lower() not in URL_SCHEMES:
             return None
+        if "@" in parts.netloc:  # a user name and password are never published
+            absolute = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
         return absolute
     if attr == "class":
         kept = [c for c in value.split() if _CLASS_OK.match(c)]

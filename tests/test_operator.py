@@ -245,3 +245,26 @@ def test_status_asks_the_running_daemon(tmp_path: Path) -> None:
         assert code == 0
     gone = run_feeder("status", *args, check=False)
     assert gone.returncode == 1 and "no feeder daemon is running" in gone.stderr
+
+
+def test_check_and_workers_name_the_seed_whose_text_rendering_repaired(tmp_path: Path) -> None:
+    from feeder.ingest import PARALLEL_FROM
+
+    seeds = tmp_path / "seeds"
+    deep = "".join("  " * i + "- level\n" for i in range(60)) + "\nThe paragraph after.\n"
+    write_seed(seeds, "deep.md", "title: Deep\nurl: https://example.org/deep", deep)
+    lines = _check(seeds, tmp_path)
+    assert any(line.startswith("deep.md: ") and "flattened" in line for line in lines), lines
+    # A cold build big enough for worker processes: their warnings reach our log.
+    for i in range(PARALLEL_FROM):
+        write_seed(
+            seeds, f"s{i:05}.md", f"title: S{i}\nurl: https://example.org/{i}\ndate: 2024-05-01"
+        )
+    proc = run_feeder(
+        "build", "--seeds", str(seeds), "--output", str(tmp_path / "out" / "feed.atom"),
+        "--state-dir", str(tmp_path / "st"), "--max-entries", "0",
+    )  # fmt: skip
+    assert any(
+        line.startswith("feeder: WARNING: deep.md: ") and "flattened" in line
+        for line in proc.stderr.splitlines()
+    ), proc.stderr[-2000:]

@@ -359,3 +359,18 @@ def test_build_publishes_no_password_and_no_disguised_host(tmp_path: Path) -> No
     assert links(plain) == ("https://пример.рф/статья", "https://пример.рф/")
     # the ids are those of the canonical urls, with or without the user info
     assert secret.findtext(f"{ATOM}id") == entry_id(canonical("https://example.org/posts/1"))
+
+
+def test_links_inside_the_article_lose_their_user_name_and_password(tmp_path: Path) -> None:
+    seeds, out = tmp_path / "seeds", tmp_path / "public" / "feed.atom"
+    body = (
+        "See [the panel](https://bob:s3cret@x.org/admin) and [this](//carol:pw@y.org/), "
+        "or [mail](mailto:me@example.org).\n\n![pic](https://u:p@img.example.org/a.png)\n"
+    )
+    write_seed(seeds, "a.md", "title: A\nurl: https://example.org/a", body)
+    run_feeder("build", "--seeds", str(seeds), "--output", str(out),
+               "--state-dir", str(tmp_path / "state"))  # fmt: skip
+    data = out.read_text(encoding="utf-8")
+    assert "s3cret" not in data and "carol" not in data and "u:p@" not in data
+    assert "https://x.org/admin" in data and "https://y.org/" in data
+    assert "mailto:me@example.org" in data
