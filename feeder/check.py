@@ -16,11 +16,14 @@ from .config import Settings
 from .content import make_cleaner
 from .errors import FeederError, SeedError
 from .ingest import read_document
+from .learned import Learned, chrome_of, fingerprint, fingerprints, site_of
+from .learned import drop as drop_learned
 from .model import SeedFile, duplicate_reason
 from .normalize import entry_meta, render
 from .pipeline import SeedDirError
 from .render import collect_notes
 from .scan import scan
+from .state import DB_NAME, State
 
 if TYPE_CHECKING:
     from .clean import Cleaned
@@ -71,6 +74,11 @@ class Explanation:
     url: str
     rules: tuple[str, ...]
     cleaned: Cleaned
+    #: The seed's site and how many of its articles the state knows.
+    site: str = ""
+    site_articles: int = 0
+    #: (line, in how many of the site's articles) of each line dropped as learned chrome.
+    learned: tuple[tuple[str, int], ...] = ()
 
     def text(self) -> str:
         from .clean import explain
@@ -81,6 +89,14 @@ class Explanation:
             f"  url:    {self.url or '(none)'}",
             f"  rules:  {', '.join(self.rules) or '(generic only)'}",
         ]
+        if self.learned:
+            head.append(
+                f"learned chrome of {self.site} ({self.site_articles} articles): "
+                f"{len(self.learned)} line(s) dropped:"
+            )
+            head += [
+                f"  [learned: in {n} of {self.site_articles}] {text}" for text, n in self.learned
+            ]
         return "\n".join(head) + "\n" + explain(self.cleaned)
 
     def to_json(self) -> dict[str, object]:
@@ -89,6 +105,9 @@ class Explanation:
             "title": self.title,
             "url": self.url,
             "rules": list(self.rules),
+            "site": self.site,
+            "site_articles": self.site_articles,
+            "learned": [{"text": text, "articles": n} for text, n in self.learned],
             "fallback": self.cleaned.fallback,
             "dropped": [{"rule": d.rule, "text": d.text} for d in self.cleaned.dropped],
         }
@@ -108,12 +127,29 @@ def explain_seed(path: Path, *, settings: Settings) -> Explanation:
     doc = read_document(seed)
     meta = entry_meta(doc, settings=settings, mtime=st.st_mtime)
     rules = load_rules(settings.sites_dir)
+    site = site_of(meta.canonical_url, meta.source)
+    found = _learned(settings, site)
+    body, dropped = doc.body, list[str]()
+    if found is not None:
+        chrome = chrome_of(fingerprints(doc.body), found)
+        body, dropped = drop_learned(doc.body, chrome, title=meta.title)
     cleaned = clean_html(
-        render_markdown(doc.body),
+        render_markdown(body),
         url=meta.link,
         title=meta.title,
         source=meta.source,
         rules=rules,
     )
     names = tuple(r.name for r in rules.for_url(meta.link))
-    return Explanation(path, meta.title, meta.link, names, cleaned)
+    learned = tuple((key, found.counts[fingerprint(key)]) for key in dropped) if found else ()
+    articles = found.seeds if found else 0
+    return Explanation(path, meta.title, meta.link, names, cleaned, site, articles, learned)
+
+
+def _learned(settings: Settings, site: str) -> Learned | None:
+    """The learned chrome of ``site`` in the last build's state (opened read-only), if any."""
+    state_dir = settings.resolved_state_dir
+    if not site or not (state_dir / DB_NAME).is_file():
+        return None
+    with State.open(state_dir, busy_timeout=settings.busy_timeout, readonly=True) as st:
+        return st.learned([site]).get(site)

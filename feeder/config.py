@@ -74,6 +74,10 @@ class Settings:
     busy_timeout: float = 30.0
     #: Publish even when far fewer seeds are found than the feed was built from.
     allow_shrink: bool = False
+    #: Learn a site's chrome once it has this many articles (0: never; see feeder.learned).
+    learn_min_seeds: int = 5
+    #: ... from the lines found in at least this share of them.
+    learn_share: float = 0.5
     #: URL template that image sources are rewritten through ("" = none; see imageproxy).
     image_proxy: str = ""
     #: Globs of the image hosts to proxy (empty: every host).
@@ -128,6 +132,8 @@ _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "sites_dir": str,
         "busy_timeout": (int, float),
         "allow_shrink": bool,
+        "learn_min_seeds": int,
+        "learn_share": (int, float),
         "image_proxy": str,
         "image_proxy_hosts": list,
     },
@@ -257,6 +263,10 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError("settle_seconds must not be negative", path=where)
     if settings.busy_timeout < 0:
         raise ConfigError("busy_timeout must not be negative", path=where)
+    if settings.learn_min_seeds < 0:
+        raise ConfigError("learn_min_seeds must be 0 (off) or more", path=where)
+    if not 0 < settings.learn_share <= 1:
+        raise ConfigError("learn_share must be more than 0 and at most 1", path=where)
     problem = check_template(settings.image_proxy)
     if problem:
         raise ConfigError(problem, path=where)

@@ -14,7 +14,7 @@ stood (more than :data:`CLEAN_LOSS_SHARE`), gets a warning naming it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from html import escape
 
 from .config import Settings
@@ -65,17 +65,31 @@ def make_cleaner(settings: Settings) -> tuple[Cleaner, str]:
 
 
 def render_entry(
-    meta: EntryMeta, seed: SeedFile | None, settings: Settings, cleaner: Cleaner
+    meta: EntryMeta,
+    seed: SeedFile | None,
+    settings: Settings,
+    cleaner: Cleaner,
+    *,
+    chrome: Sequence[int] = (),
 ) -> Rendered:
-    """Render ``meta``'s seed, logging its warnings; on any failure, a link to the original."""
-    rendered, warnings = render_with_warnings(meta, seed, settings, cleaner)
+    """Render ``meta``'s seed, logging its warnings; on any failure, a link to the original.
+
+    ``chrome`` are the fingerprints of its lines that are its site's learned
+    chrome (:mod:`feeder.learned`): they go before the Markdown is rendered.
+    """
+    rendered, warnings = render_with_warnings(meta, seed, settings, cleaner, chrome=chrome)
     for text in warnings:
         log.warning("%s", text)
     return rendered
 
 
 def render_with_warnings(
-    meta: EntryMeta, seed: SeedFile | None, settings: Settings, cleaner: Cleaner
+    meta: EntryMeta,
+    seed: SeedFile | None,
+    settings: Settings,
+    cleaner: Cleaner,
+    *,
+    chrome: Sequence[int] = (),
 ) -> tuple[Rendered, tuple[str, ...]]:
     """:func:`render_entry`, the warnings (each naming the seed) returned, not logged.
 
@@ -92,7 +106,7 @@ def render_with_warnings(
         if doc.digest != meta.digest:
             raise SeedError(meta.rel, "file changed since it was scanned", transient=True)
         with collect_notes() as notes:
-            rendered = render(doc, meta, settings=settings, clean=cleaner)
+            rendered = render(doc, meta, settings=settings, clean=cleaner, chrome=chrome)
         return rendered, tuple(f"{meta.rel}: {text}" for text in notes)
     except Exception as e:  # the entry stays, with a pointer to the original
         link = f'<p><a href="{escape(meta.link)}">Read the original article</a></p>'
@@ -106,11 +120,11 @@ _CLEANERS: dict[str, Cleaner] = {}
 
 
 def render_task(
-    meta: EntryMeta, seed: SeedFile | None, settings: Settings
+    meta: EntryMeta, seed: SeedFile | None, settings: Settings, chrome: Sequence[int] = ()
 ) -> tuple[Rendered, tuple[str, ...]]:
     """:func:`render_with_warnings` in a worker process."""
     key = str(settings.sites_dir)
     cleaner = _CLEANERS.get(key)
     if cleaner is None:
         cleaner = _CLEANERS[key] = make_cleaner(settings)[0]
-    return render_with_warnings(meta, seed, settings, cleaner)
+    return render_with_warnings(meta, seed, settings, cleaner, chrome=chrome)

@@ -21,6 +21,7 @@ from typing import NamedTuple
 from .config import Settings
 from .errors import SeedError
 from .feedfilter import with_text
+from .learned import fingerprints, site_of
 from .model import Document, SeedFile
 from .scan import SeedStat
 from .state import SeedRecord, SeedRow, seed_record
@@ -122,7 +123,12 @@ def _parse_one(stat: SeedStat, settings: Settings) -> _Parsed:
         log.debug("%s: unexpected error", rel, exc_info=True)
         error = f"internal error: {type(e).__name__}: {e}"
         return _Parsed(rel, seed_record(row, meta=None, error=error), error, False, ())
-    return _Parsed(rel, seed_record(row, meta=meta, error=None), None, False, meta.warnings)
+    site = blocks = None
+    if settings.learn_min_seeds:
+        site = site_of(meta.canonical_url, meta.source)
+        blocks = fingerprints(doc.body)
+    record = seed_record(row, meta=meta, error=None, site=site, blocks=blocks)
+    return _Parsed(rel, record, None, False, meta.warnings)
 
 
 def _parse_chunk(stats: list[SeedStat], settings: Settings) -> list[_Parsed]:

@@ -24,6 +24,7 @@ from .imageproxy import proxy_images
 from .language import SAMPLE_CHARS
 from .language import detect as detect_language
 from .language import tag as language_tag
+from .learned import drop as drop_learned
 from .model import Document, EntryMeta, Rendered
 from .sanitize import sanitize_html, strip_invalid_xml
 from .urls import URLError, canonical, entry_id, host, origin, public_link, tag_uri
@@ -315,11 +316,14 @@ def render(
     *,
     settings: Settings,
     clean: Callable[[str, EntryMeta], str] | None = None,
+    chrome: Sequence[int] = (),
 ) -> Rendered:
     """Markdown → cleaned → sanitized HTML, capped in size, with a summary and a language.
 
     ``clean`` is the content-cleaning stage (site rules and main-content
     extraction); it is passed in so the pipeline loads the rules once.
+    ``chrome`` are the fingerprints of lines learned as the site's chrome
+    (:mod:`feeder.learned`), dropped from the Markdown first.
     """
     from .render import render_markdown
 
@@ -331,6 +335,8 @@ def render(
     if cut:
         end = text.rfind("\n\n", 0, cap)
         text = text[: end if end > cap // 2 else cap]
+    if chrome:
+        text, _ = drop_learned(text, chrome, title=meta.title)
     body = render_markdown(text)
     if clean is not None:
         body = clean(body, meta)

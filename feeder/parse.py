@@ -279,11 +279,23 @@ def _strict_yaml(front: str) -> tuple[Mapping[str, Any] | None, _NotYAML | None]
 _YAML_INDICATORS = frozenset("[]{}\"'|>&*!%@`")
 
 
+def _balanced(value: str) -> bool:
+    """Brackets and braces in ``value`` all close, in order (a plain title, not a broken list)."""
+    depth: list[str] = []
+    for ch in value:
+        if ch in "[{":
+            depth.append("]" if ch == "[" else "}")
+        elif ch in "]}" and (not depth or depth.pop() != ch):
+            return False
+    return not depth
+
+
 def _yaml_warning(front: str, error: _NotYAML) -> str | None:
     """A warning when reading ``front`` line by line may not give what its author meant.
 
     The common crawler shape — a plain value holding ``: `` (``source: SANS
     ISC, InfoCON: green``) — reads line by line as intended: no warning.
+    So does a bracketed prefix that closes (``title: [CVE-2024-1] Fix``).
     A value YAML took for structure (``title: [unclosed``, an open quote)
     or a line that is not ``key: value`` does get one, with YAML's own
     line:column message.
@@ -294,6 +306,8 @@ def _yaml_warning(front: str, error: _NotYAML) -> str | None:
     value = (m.group(2) or "").strip() if m else ""
     if m and value and value[0] not in _YAML_INDICATORS:
         return None
+    if m and value[:1] in "[{" and _balanced(value):
+        return None  # ``title: [CVE-2024-1] Fix`` reads line by line as meant
     where = f"line {error.line}, column {error.column}: " if error.line else ""
     return f"front matter is not valid YAML ({where}{error.problem}); read it line by line"
 

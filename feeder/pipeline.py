@@ -28,6 +28,7 @@ from .content import make_cleaner, render_task, render_with_warnings
 from .errors import FeederError, OutputError, ShrinkRefused, StateCorrupt
 from .fsutil import Publication, file_signature, remove_stale_temps
 from .ingest import CHUNK, PARALLEL_FROM, Progress, parse_seeds
+from .learned import chrome_of, site_of
 from .lock import build_lock
 from .model import (
     BuildResult,
@@ -210,8 +211,13 @@ def _build(
         changes.remember(st, walk, (d.path for d in deferred))
         return unchanged(deferred)
 
+    # The sites whose articles come or go: their learned chrome is worked out again.
+    touched = st.sites_of([*removed, *(seed[0] for seed in changed)])
     st.forget(removed)
-    transient = _store_parsed(st, changed, settings, progress, workers, total=len(found.stats))
+    transient = _store_parsed(
+        st, changed, settings, progress, workers, total=len(found.stats), sites=touched
+    )
+    _relearn(st, touched, min_seeds=settings.learn_min_seeds, share=settings.learn_share)
     # Unchanged until a seed changes: the next no-change poll checks this alone.
     changes.remember(st, walk, (s.path for s in (*deferred, *transient)))
     if deferred and not st.get("output") and _published_count(out):
@@ -264,8 +270,12 @@ def _store_parsed(
     workers: Workers | None,
     *,
     total: int,
+    sites: set[str],
 ) -> list[Skipped]:
-    """Parse the changed seeds into the state; return those to retry at the next build."""
+    """Parse the changed seeds into the state; return those to retry at the next build.
+
+    The sites of the seeds stored are added to ``sites``.
+    """
     transient: list[Skipped] = []
     records: list[SeedRecord] = []
     # Most of the table rewritten (a cold build): index once, after the inserts.
@@ -280,11 +290,23 @@ def _store_parsed(
             for w in parsed.warnings:
                 log.warning("%s: %s", parsed.rel, w)
             records.append(parsed.record)
+            if parsed.record[8]:
+                sites.add(parsed.record[8])
             if len(records) >= CHUNK:
                 st.record_many(records)
                 records.clear()
         st.record_many(records)
     return transient
+
+
+def _relearn(st: State, touched: set[str], *, min_seeds: int, share: float) -> None:
+    """Bring the learned chrome of the ``touched`` sites (all, on new thresholds) up to date."""
+    params = f"{min_seeds}|{share}"
+    if st.get("learn") != params:
+        touched = st.all_sites()
+        st.put("learn", params)
+    if touched:
+        st.relearn(touched, min_seeds=min_seeds, share=share)
 
 
 def _refuse_shrink(st: State, seeds: Path, out: Path, *, found: int) -> None:
@@ -344,7 +366,11 @@ def _render_published(
         return [], 0
     cleaner, rules_digest = make_cleaner(settings)
     context = f"{fingerprint(settings)}|{rules_digest}|{__version__}"
-    keys = [_render_key(meta, context) for meta in metas]
+    chrome = _chrome(st, metas)
+    keys = [
+        _render_key(meta, f"{context}|{_digest(ch)}" if ch else context)
+        for meta, ch in zip(metas, chrome, strict=True)
+    ]
     found = [st.rendered(key) for key in keys]
     todo = [i for i, cached in enumerate(found) if cached is None]
     results: Iterable[tuple[Rendered, tuple[str, ...]]]
@@ -361,10 +387,13 @@ def _render_published(
             [metas[i] for i in todo],
             [current.get(metas[i].rel) for i in todo],
             [settings] * len(todo),
+            [chrome[i] for i in todo],
         )
     else:
         results = (
-            render_with_warnings(metas[i], current.get(metas[i].rel), settings, cleaner)
+            render_with_warnings(
+                metas[i], current.get(metas[i].rel), settings, cleaner, chrome=chrome[i]
+            )
             for i in todo
         )
     for i, (value, warnings) in zip(todo, results, strict=True):
@@ -375,6 +404,23 @@ def _render_published(
     st.keep_rendered(keys)
     entries = [Entry(meta, value) for meta, value in zip(metas, found, strict=True) if value]
     return entries, len(todo)
+
+
+def _chrome(st: State, metas: Sequence[EntryMeta]) -> list[tuple[int, ...]]:
+    """Each entry's lines that its site's learned chrome holds (see :mod:`feeder.learned`)."""
+    sites = [site_of(m.canonical_url, m.source) for m in metas]
+    learned = st.learned(set(sites))
+    if not learned:
+        return [()] * len(metas)
+    blocks = st.blocks_of(m.rel for m, site in zip(metas, sites, strict=True) if site in learned)
+    return [
+        chrome_of(blocks.get(m.rel), learned.get(site))
+        for m, site in zip(metas, sites, strict=True)
+    ]
+
+
+def _digest(values: Sequence[int]) -> str:
+    return hashlib.sha256(repr(tuple(values)).encode()).hexdigest()[:16]
 
 
 def _write_pages(

@@ -18,6 +18,7 @@ import logging
 import os
 import sqlite3
 import time
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from .errors import StateCorrupt, StateError, StateLocked
 from .fsutil import make_dirs
+from .learned import Learned, learn, unpack
 from .model import EntryMeta, Rendered
 
 log = logging.getLogger(__name__)
@@ -45,9 +47,17 @@ CREATE TABLE IF NOT EXISTS seeds (
     published REAL,
     updated REAL,
     meta TEXT,
-    error TEXT
+    error TEXT,
+    site TEXT,
+    blocks BLOB
 );
 DROP INDEX IF EXISTS seeds_order;
+CREATE TABLE IF NOT EXISTS site_chrome (
+    site TEXT PRIMARY KEY,
+    seeds INTEGER NOT NULL,
+    fps BLOB NOT NULL,
+    counts BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS feed_order (
     feed TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -70,6 +80,8 @@ _INDEXES = {
     "seeds_recent": "ON seeds (published DESC, updated DESC, id DESC) WHERE id IS NOT NULL",
     # The skipped seeds, reported by every build that changed something.
     "seeds_errors": "ON seeds (rel) WHERE error IS NOT NULL",
+    # A site's articles, read when its learned chrome is worked out again.
+    "seeds_site": "ON seeds (site) WHERE id IS NOT NULL",
 }
 
 
@@ -103,11 +115,34 @@ def meta_from_json(text: str) -> EntryMeta:
 
 
 #: One row of the ``seeds`` table, as :meth:`State.record_many` takes it.
-SeedRecord = tuple[str, int, int, str | None, float | None, float | None, str | None, str | None]
+SeedRecord = tuple[
+    str,
+    int,
+    int,
+    str | None,
+    float | None,
+    float | None,
+    str | None,
+    str | None,
+    str | None,
+    bytes | None,
+]
+#: The columns of a :data:`SeedRecord`, in order.
+_SEED_COLUMNS = "rel, size, mtime_ns, id, published, updated, meta, error, site, blocks"
 
 
-def seed_record(row: SeedRow, *, meta: EntryMeta | None, error: str | None) -> SeedRecord:
-    """The ``seeds`` row of one seed (built in the parse workers, stored by the main process)."""
+def seed_record(
+    row: SeedRow,
+    *,
+    meta: EntryMeta | None,
+    error: str | None,
+    site: str | None = None,
+    blocks: bytes | None = None,
+) -> SeedRecord:
+    """The ``seeds`` row of one seed (built in the parse workers, stored by the main process).
+
+    ``site`` and ``blocks`` are what :mod:`feeder.learned` learns a site's chrome from.
+    """
     return (
         row.rel,
         row.size,
@@ -117,6 +152,8 @@ def seed_record(row: SeedRow, *, meta: EntryMeta | None, error: str | None) -> S
         meta.updated.timestamp() if meta else None,
         meta_to_json(meta) if meta else None,
         error,
+        site,
+        blocks,
     )
 
 
@@ -185,7 +222,11 @@ def quarantine(state_dir: Path) -> Path:
 
 
 #: Columns added since a table was first created: (table, column, definition).
-_ADDED_COLUMNS = (("rendered", "language", "TEXT NOT NULL DEFAULT ''"),)
+_ADDED_COLUMNS = (
+    ("rendered", "language", "TEXT NOT NULL DEFAULT ''"),
+    ("seeds", "site", "TEXT"),
+    ("seeds", "blocks", "BLOB"),
+)
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:
@@ -287,6 +328,7 @@ class State:
         """Forget every seed and cached rendering (settings changed)."""
         self.conn.execute("DELETE FROM seeds")
         self.conn.execute("DELETE FROM rendered")
+        self.conn.execute("DELETE FROM site_chrome")
 
     # -- seeds --------------------------------------------------------------
     @contextmanager
@@ -332,8 +374,73 @@ class State:
 
     def record_many(self, records: Iterable[SeedRecord]) -> None:
         self.conn.executemany(
-            "INSERT OR REPLACE INTO seeds VALUES (?, ?, ?, ?, ?, ?, ?, ?)", records
+            f"INSERT OR REPLACE INTO seeds ({_SEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            records,
         )
+
+    def sites_of(self, rels: Iterable[str]) -> set[str]:
+        """The sites of the seeds ``rels`` (as the state has them)."""
+        out: set[str] = set()
+        for rel in rels:
+            row = self.conn.execute("SELECT site FROM seeds WHERE rel=?", (rel,)).fetchone()
+            if row and row[0]:
+                out.add(str(row[0]))
+        return out
+
+    def all_sites(self) -> set[str]:
+        rows = self.conn.execute("SELECT DISTINCT site FROM seeds WHERE site IS NOT NULL")
+        return {str(site) for (site,) in rows}
+
+    def relearn(self, sites: Iterable[str], *, min_seeds: int, share: float) -> None:
+        """Work out the learned chrome of ``sites`` again from their articles' rows.
+
+        An article counts once however many seeds fetched it (rows of one
+        id): the newest fetch's lines are taken.
+        """
+        for site in sorted(sites):
+            rows = self.conn.execute(
+                "SELECT id, blocks FROM seeds WHERE site=? AND id IS NOT NULL "
+                "ORDER BY id, updated DESC, rel DESC",
+                (site,),
+            )
+            articles: dict[str, bytes | None] = {}
+            for ident, blocks in rows:
+                articles.setdefault(ident, blocks)
+            found = learn(articles.values(), min_seeds=min_seeds, share=share)
+            if found is None:
+                self.conn.execute("DELETE FROM site_chrome WHERE site=?", (site,))
+                continue
+            fps = sorted(found.counts)
+            self.conn.execute(
+                "INSERT OR REPLACE INTO site_chrome VALUES (?, ?, ?, ?)",
+                (
+                    site,
+                    found.seeds,
+                    array("q", fps).tobytes(),
+                    array("q", (found.counts[fp] for fp in fps)).tobytes(),
+                ),
+            )
+
+    def learned(self, sites: Iterable[str]) -> dict[str, Learned]:
+        """The learned chrome of each of ``sites`` that has some."""
+        out: dict[str, Learned] = {}
+        for site in sites:
+            row = self.conn.execute(
+                "SELECT seeds, fps, counts FROM site_chrome WHERE site=?", (site,)
+            ).fetchone()
+            if row is not None:
+                fps, counts = unpack(row[1]), unpack(row[2])
+                out[site] = Learned(int(row[0]), dict(zip(fps, counts, strict=True)))
+        return out
+
+    def blocks_of(self, rels: Iterable[str]) -> dict[str, bytes | None]:
+        """rel → the packed line fingerprints of each seed."""
+        out: dict[str, bytes | None] = {}
+        for rel in rels:
+            row = self.conn.execute("SELECT blocks FROM seeds WHERE rel=?", (rel,)).fetchone()
+            if row is not None:
+                out[rel] = row[0]
+        return out
 
     def forget(self, rels: Iterable[str]) -> None:
         self.conn.executemany("DELETE FROM seeds WHERE rel=?", ((r,) for r in rels))
