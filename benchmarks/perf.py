@@ -15,7 +15,9 @@ imports, the state and the caches stay warm, as in ``feeder run``):
 
 * **daemon poll**: a poll that finds nothing changed;
 * **new seed visible**: a poll that finds one new (settled) seed, from its
-  start until the feed it wrote holds the entry.
+  start until the feed it wrote holds the entry (the first one after the
+  start apart: it imports the render stack when the start rendered in the
+  workers).
 
 The references are measured in the same run on the same files:
 
@@ -359,7 +361,7 @@ def bench_size(size: int, shape: str, args: argparse.Namespace) -> SizeResult:
             path.unlink(missing_ok=True)
         shutil.rmtree(seeds / "new", ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
-    poll = run_poll_child(seeds, shape, args, polls=args.daemon_polls, news=repeat, drift=False)
+    poll = run_poll_child(seeds, shape, args, polls=args.daemon_polls, news=repeat + 1, drift=False)
     return SizeResult(shape, size, rows, poll, max(r.tree_mb for r in colds))
 
 
@@ -453,11 +455,14 @@ def poll_child(seeds: Path, work: Path, shape: str, polls: int, news: int, mode:
                 if html.escape(title, quote=False) not in out.read_text(encoding="utf-8"):
                     raise SystemExit(f"the new seed {path.name} is not in {out} after the poll")
                 visible.append(seconds)
+            # The first new seed after the start pays the render stack's
+            # imports when the start's cold build rendered in the workers.
             report.update(
                 walk_s=statistics.median(walks),
                 poll_s=statistics.median(polled),
-                new_walk_s=statistics.median(new_walks),
-                new_visible_s=statistics.median(visible),
+                new_walk_s=statistics.median(new_walks[1:] or new_walks),
+                new_first_s=visible[0],
+                new_visible_s=statistics.median(visible[1:] or visible),
                 polls=polls,
                 news=news,
             )
@@ -503,7 +508,8 @@ def print_size(res: SizeResult) -> None:
         f"{res.shape:<9} {res.size:>7}  {'daemon: new seed visible':<31} "
         f"{p['new_visible_s']:>8.3f} {p['new_visible_s'] / p['new_walk_s']:>6.2f}x "
         f"{p['hwm_mb']:>7.0f} {'':>7} {'':>5}  from the poll's start to the feed written, "
-        f"vs in-process stat walk; daemon start (cold) {p['start_s']:.2f} s",
+        f"vs in-process stat walk, median of {p['news'] - 1}; the first after the start "
+        f"{p['new_first_s']:.3f} s; daemon start (cold) {p['start_s']:.2f} s",
         flush=True,
     )
 
@@ -530,7 +536,7 @@ def print_summary(results: list[SizeResult]) -> None:
             f"| {new:.3f} s ({new / walk:.1f}x) "
             f"| {p['poll_s'] * 1000:.1f} ms (walk {p['walk_s'] * 1000:.1f} ms: "
             f"{p['poll_s'] / p['walk_s']:.2f}x) "
-            f"| {p['new_visible_s'] * 1000:.0f} ms "
+            f"| {p['new_visible_s'] * 1000:.0f} ms (first {p['new_first_s'] * 1000:.0f} ms) "
             f"| {res.cold_peak_mb:.0f} MB |"
         )
 
