@@ -1,22 +1,44 @@
-"""Performance benchmark of ``feeder build`` on synthetic seed directories.
+"""Performance benchmark of ``feeder build`` and of the daemon's poll on synthetic seeds.
 
-For each size it generates (once, cached in ``benchmarks/out/``) a corpus of
-~7 KB mixed Chinese/English articles (:mod:`gen_corpus`), then times, each
-in a fresh process:
+For each shape and size it generates (once, cached in ``benchmarks/out/``) a
+corpus (:mod:`gen_corpus`; ``realistic`` by default: one flat directory of
+``NNN_<hash>.txt`` seeds shaped like the user's, half of them WeChat
+articles with tracking urls; ``grouped``: the older corpus of ~7 KB articles
+in one sub-directory per source), then times, each in a fresh process:
 
 * **cold**: ``feeder build --max-entries 50`` with an empty state;
 * **no-change**: the same again, nothing changed;
 * **one-new**: one new (newest) seed added, then the same again;
 
-and, as references measured in the same run on the same files:
+and, in one more process that keeps a :class:`feeder.daemon.Daemon` (the
+imports, the state and the caches stay warm, as in ``feeder run``):
+
+* **daemon poll**: a poll that finds nothing changed;
+* **new seed visible**: a poll that finds one new (settled) seed, from its
+  start until the feed it wrote holds the entry (the first one after the
+  start apart: it imports the render stack when the start rendered in the
+  workers).
+
+The references are measured in the same run on the same files:
 
 * **stat walk**: a bare ``os.scandir`` + ``stat`` of every file in a fresh
-  Python process (the least a poll can cost);
+  Python process (the least a one-shot poll can cost), and the same walk in
+  the daemon's process, interleaved with its polls (the least a daemon poll
+  can cost);
 * **newest-50**: a straightforward pipeline that reads every file, splits
   the front matter, parses it with the C YAML loader, renders the newest 50
   bodies with markdown-it-py and serializes them with feedgen;
 * **naive**: the same, rendering and serializing every article (only up to
   ``--naive-max`` seeds: it is slow and big).
+
+Each figure is the median of ``--repeat`` runs (3; no-change 5, the stat
+walk 8, the daemon polls ``--daemon-polls``), each run next to a run of its
+reference (newest-50 before each cold build, a stat walk after each
+no-change and one-new build, an in-process walk before each daemon poll)
+so that both see the same load on a shared machine. The ratios are
+printed against the goals:
+cold <= 1.0x newest-50, no-change <= 2x stat walk, one-new <= 4x stat walk,
+daemon poll <= 1.2x the in-process stat walk.
 
 The feeder package is byte-compiled first, as an installed copy is, and the
 measured processes may write bytecode (``PYTHONDONTWRITEBYTECODE`` is
@@ -24,19 +46,21 @@ dropped). Memory is reported twice: the peak RSS of the measured process itself
 (``os.wait4``), and the peak PSS of its whole process tree (fork server and
 workers included; shared pages counted once), sampled every 50 ms. ``cores``
 is how many cores the machine kept busy during the run (``/proc/stat``):
-about 2 when a cold build uses both. ``--polls N`` also runs N in-process
-builds (no change, with a new seed every 100th) and reports the RSS drift.
+about 2 when a cold build uses both. ``--polls N`` also runs N daemon polls
+(no change, with a new seed every 100th) and reports the RSS drift.
 
-    .venv/bin/python benchmarks/perf.py --sizes 1000,10000,100000
+    .venv/bin/python benchmarks/perf.py --sizes 1000,10000 [--shape both] [--polls 1000]
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import html
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -44,6 +68,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -54,9 +79,13 @@ import gen_corpus  # noqa: E402
 PY = sys.executable
 FEEDER = [PY, "-m", "feeder"]
 MAX_ENTRIES = 50
+#: The corpus seed number (``gen_corpus --seed``).
+CORPUS_SEED = 6
+#: The goals, as ratios to their references.
+GOALS = {"cold": 1.0, "no-change": 2.0, "one-new": 4.0, "poll": 1.2}
 
-STAT_WALK = r"""
-import os, sys
+STAT_WALK_FN = r"""
+import os
 def walk(d):
     n = 0
     for e in os.scandir(d):
@@ -66,10 +95,11 @@ def walk(d):
             e.stat()
             n += 1
     return n
-print(walk(sys.argv[1]))
 """
+STAT_WALK = STAT_WALK_FN + "import sys\nprint(walk(sys.argv[1]))\n"
 
 #: The reference pipelines: the obvious way to do the job, without state.
+#: (The key lists are the aliases the realistic corpus uses.)
 REFERENCE = r"""
 import os, sys, yaml
 from datetime import datetime, timezone
@@ -77,6 +107,9 @@ from markdown_it import MarkdownIt
 from feedgen.feed import FeedGenerator
 
 root, out, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+DATE = ("date", "published_at", "date_published", "fetch_date", "fetched_at", "curated_at",
+        "ingested", "distilled_at")
+URL = ("url", "source_url", "original_url")
 docs = []
 for d, _, files in os.walk(root):
     for name in files:
@@ -87,7 +120,9 @@ for d, _, files in os.walk(root):
             meta = yaml.load(front, Loader=yaml.CSafeLoader)
         except yaml.YAMLError:  # unquoted "a: b" values: read line by line
             meta = dict(line.split(": ", 1) for line in front.splitlines() if ": " in line)
-        docs.append((str(meta["date"]), meta, body))
+        date = next((str(meta[k]) for k in DATE if meta.get(k)), "1970-01-01")
+        url = next((str(meta[k]) for k in URL if meta.get(k)), name)
+        docs.append((date, url, str(meta.get("title") or name), body))
 docs.sort(key=lambda t: t[0], reverse=True)
 if limit:
     docs = docs[:limit]
@@ -96,12 +131,12 @@ fg = FeedGenerator()
 fg.id("tag:example.org,2024:feed")
 fg.title("reference")
 fg.link(href="http://example.org/feed.atom", rel="self")
-for date, meta, body in docs:
+for date, url, title, body in docs:
     fe = fg.add_entry(order="append")
-    fe.id(meta["url"])
-    fe.title(str(meta["title"]))
-    fe.link(href=meta["url"])
-    fe.updated(datetime.fromisoformat(date).replace(tzinfo=timezone.utc))
+    fe.id(url)
+    fe.title(title)
+    fe.link(href=url)
+    fe.updated(datetime.fromisoformat(date[:19]).replace(tzinfo=timezone.utc))
     fe.content(md.render(body), type="html")
 fg.atom_file(out)
 """
@@ -208,34 +243,64 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None) -> Run:
     return Run(wall, usage.ru_maxrss / 1024, sampler.peak_mb, cores, report)
 
 
-def best(runs: list[Run]) -> Run:
-    return min(runs, key=lambda r: r.seconds)
+def median(runs: list[Run]) -> Run:
+    """The run of median time (the upper one of an even count)."""
+    return sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
 
 
-def corpus(size: int, out: Path) -> Path:
-    seeds = out / f"seeds-{size}"
-    done = out / f"seeds-{size}.ok"
+def corpus(size: int, shape: str, out: Path) -> Path:
+    seeds = out / f"seeds-{shape}-{size}"
+    done = out / f"seeds-{shape}-{size}.ok"
     if not done.exists():
         if seeds.exists():
             shutil.rmtree(seeds)
         t = time.perf_counter()
-        gen_corpus.generate(seeds, size)
+        if shape == "realistic":
+            jobs = min(2, os.cpu_count() or 1)
+            gen_corpus.generate_realistic(seeds, size, seed=CORPUS_SEED, jobs=jobs)
+        else:
+            gen_corpus.generate_grouped(seeds, size, seed=CORPUS_SEED)
         done.write_text("ok\n")
-        print(f"# generated {size} seeds in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        took = time.perf_counter() - t
+        print(f"# generated {size} {shape} seeds in {took:.1f} s", file=sys.stderr)
     return seeds
 
 
-def add_new_seed(seeds: Path, n: int) -> Path:
-    """Write article ``n`` dated now (the newest: it enters the feed)."""
-    rel, text = gen_corpus.article(gen_corpus.random.Random(n), n)
-    now = datetime.now(UTC) + timedelta(seconds=n)
-    lines = text.split("\n")
-    lines[4] = f"date: {now:%Y-%m-%d %H:%M:%S}"
-    lines[5] = f"fetch_date: {now.replace(tzinfo=None).isoformat()}"
-    path = seeds / "new" / rel.replace("/", "-")
-    path.parent.mkdir(exist_ok=True)
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+#: Numbers of the new seeds: past any corpus, so never one of its files.
+NEW_SEED_BASE = 50_000_000
+
+
+def add_new_seed(seeds: Path, shape: str, k: int, *, age: float = 0.0) -> tuple[Path, str]:
+    """Write a new seed dated now (the newest: it enters the feed); (its path, its title).
+
+    Realistic: one more file of the flat directory, of the crawler's shape.
+    Grouped: a file in ``new/`` (a directory of its own, as before). ``age``
+    seconds are taken off its mtime (a daemon defers unsettled seeds).
+    """
+    now = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=k)
+    if shape == "realistic":
+        n = NEW_SEED_BASE + 1000 * k
+        while True:  # the first article from n on in the crawler's shape (a title to look for)
+            name, text, _ = gen_corpus.realistic_article(CORPUS_SEED, n, fetched=now)
+            title = text.split("\n", 2)[1].removeprefix("title: ")
+            if text.startswith("---\ntitle: ") and "fetch_date" in text and "xa0" not in title:
+                break
+            n += 1
+        path = seeds / name
+    else:
+        rel, text = gen_corpus.article(gen_corpus.random.Random(k), k)
+        lines = text.split("\n")
+        lines[4] = f"date: {now:%Y-%m-%d %H:%M:%S}"
+        lines[5] = f"fetch_date: {now.isoformat()}"
+        text = "\n".join(lines)
+        title = lines[1].removeprefix("title: ")
+        path = seeds / "new" / rel.replace("/", "-")
+        path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    if age:
+        ts = time.time() - age
+        os.utime(path, (ts, ts))
+    return path, title
 
 
 def build_cmd(seeds: Path, work: Path) -> list[str]:
@@ -254,54 +319,76 @@ def build_cmd(seeds: Path, work: Path) -> list[str]:
     ]
 
 
-def bench_size(size: int, args: argparse.Namespace) -> list[tuple[str, Run, str]]:
-    seeds = corpus(size, args.out)
-    new_dir = seeds / "new"
-    if new_dir.exists():
-        shutil.rmtree(new_dir)
-    work = args.out / f"work-{size}"
+@dataclass
+class SizeResult:
+    shape: str
+    size: int
+    rows: list[tuple[str, Run, str]]
+    poll: dict[str, Any]
+    cold_peak_mb: float  #: the largest process-tree PSS of the cold builds
+
+
+def bench_size(size: int, shape: str, args: argparse.Namespace) -> SizeResult:
+    seeds = corpus(size, shape, args.out)
+    added: list[Path] = []
+    work = args.out / f"work-{shape}-{size}"
     repeat = args.repeat if size < 100_000 else 1
-    rows: list[tuple[str, Run, str]] = []
-
-    walk = best([measure([PY, "-c", STAT_WALK, str(seeds)]) for _ in range(repeat + 2)])
-    rows.append(("stat walk (reference)", walk, "walk"))
+    walk_cmd = [PY, "-c", STAT_WALK, str(seeds)]
     ref_out = args.out / f"reference-{size}.atom"
-    newest = best(
-        [measure([PY, "-c", REFERENCE, str(seeds), str(ref_out), "50"]) for _ in range(repeat)]
-    )
-    rows.append(("newest-50 (reference)", newest, "newest"))
-    if size <= args.naive_max:
-        naive = measure([PY, "-c", REFERENCE, str(seeds), str(ref_out), "0"])
-        rows.append(("naive, render all (reference)", naive, "newest"))
-    ref_out.unlink(missing_ok=True)
-
-    colds = []
-    for _ in range(repeat):
+    ref_cmd = [PY, "-c", REFERENCE, str(seeds), str(ref_out)]
+    # Each figure is measured interleaved with its reference, so that both
+    # see the same load on a shared machine.
+    walks, newests, colds, nochanges, news = [], [], [], [], []
+    naive = None
+    try:
+        if size <= args.naive_max:
+            naive = measure([*ref_cmd, "0"])
+        for _ in range(repeat):
+            newests.append(measure([*ref_cmd, "50"]))
+            shutil.rmtree(work, ignore_errors=True)
+            colds.append(measure(build_cmd(seeds, work)))
+        for _ in range(repeat + 2):
+            walks.append(measure(walk_cmd))
+            nochanges.append(measure(build_cmd(seeds, work)))
+        for k in range(repeat):
+            added.append(add_new_seed(seeds, shape, k)[0])
+            news.append(measure(build_cmd(seeds, work)))
+            walks.append(measure(walk_cmd))
+    finally:
+        for path in added:
+            path.unlink(missing_ok=True)
+        shutil.rmtree(seeds / "new", ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
-        colds.append(measure(build_cmd(seeds, work)))
-    rows.append(("cold build", best(colds), "newest"))
-    nochange = best([measure(build_cmd(seeds, work)) for _ in range(repeat + 2)])
-    rows.append(("no-change build", nochange, "walk"))
-    news = []
-    for k in range(repeat):
-        add_new_seed(seeds, 10_000_000 + k)
-        news.append(measure(build_cmd(seeds, work)))
-    rows.append(("one new seed", best(news), "walk"))
-    shutil.rmtree(new_dir, ignore_errors=True)
-    shutil.rmtree(work, ignore_errors=True)
-    return rows
+        ref_out.unlink(missing_ok=True)
+    rows = [
+        ("stat walk (reference)", median(walks), "walk"),
+        ("newest-50 (reference)", median(newests), "newest"),
+    ]
+    if naive is not None:
+        rows.append(("naive, render all (reference)", naive, "newest"))
+    rows += [
+        ("cold build", median(colds), "newest"),
+        ("no-change build", median(nochanges), "walk"),
+        ("one new seed", median(news), "walk"),
+    ]
+    poll = run_poll_child(seeds, shape, args, polls=args.daemon_polls, news=repeat + 1, drift=False)
+    return SizeResult(shape, size, rows, poll, max(r.tree_mb for r in colds))
 
 
-def poll_memory(size: int, polls: int, args: argparse.Namespace) -> str:
-    """Run ``polls`` in-process builds in a child; return its RSS summary line."""
-    seeds = corpus(size, args.out)
-    work = args.out / f"polls-{size}"
+def run_poll_child(
+    seeds: Path, shape: str, args: argparse.Namespace, *, polls: int, news: int, drift: bool
+) -> dict[str, Any]:
+    """Run the daemon polls in a child process; return its JSON report."""
+    work = args.out / f"polls-{shape}-{seeds.name}"
     shutil.rmtree(work, ignore_errors=True)
-    cmd = [PY, str(Path(__file__).resolve()), "--poll-child", str(seeds), str(work), str(polls)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
-    shutil.rmtree(seeds / "new", ignore_errors=True)
-    shutil.rmtree(work, ignore_errors=True)
-    return out.strip()
+    cmd = [PY, str(Path(__file__).resolve()), "--poll-child", str(seeds), str(work), shape]
+    cmd += [str(polls), str(news), "drift" if drift else "timing"]
+    try:
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return report
 
 
 def _rss_kb() -> tuple[int, int]:
@@ -313,10 +400,14 @@ def _rss_kb() -> tuple[int, int]:
     return int(fields.get("VmRSS", 0)), int(fields.get("VmHWM", 0))
 
 
-def poll_child(seeds: Path, work: Path, polls: int) -> None:
+def poll_child(seeds: Path, work: Path, shape: str, polls: int, news: int, mode: str) -> None:
+    """In-process: a daemon's polls (and the same process's stat walks); print JSON."""
     from feeder.config import load_settings
-    from feeder.pipeline import build
+    from feeder.daemon import Daemon
 
+    scope: dict[str, Any] = {}
+    exec(STAT_WALK_FN, scope)
+    walk = scope["walk"]
     settings = load_settings(
         None,
         overrides={
@@ -327,39 +418,167 @@ def poll_child(seeds: Path, work: Path, polls: int) -> None:
         },
         use_default_config=False,
     )
-    build(settings)
-    samples = []
-    start = time.perf_counter()
-    for i in range(polls):
-        if i % 100 == 99:
-            add_new_seed(seeds, 20_000_000 + i)
-        build(settings)
-        if (i + 1) % max(1, polls // 10) == 0 or i == 9:
-            samples.append((i + 1, *_rss_kb()))
-    per_poll = (time.perf_counter() - start) / polls
+    daemon = Daemon(lambda: settings, settings)
+    settle = settings.settle_seconds
+
+    def poll() -> tuple[float, Any]:
+        t = time.perf_counter()
+        result = daemon.build(settle_seconds=settle, reason="poll")
+        return time.perf_counter() - t, result
+
+    added: list[Path] = []
+    report: dict[str, Any] = {"seeds": len(os.listdir(seeds))}
+    try:
+        report["start_s"] = poll()[0]  # the daemon's first poll: a cold build
+        poll()
+        poll()  # warm
+        if mode == "drift":
+            samples = []
+            start = time.perf_counter()
+            for i in range(polls):
+                if i % 100 == 99:
+                    added.append(add_new_seed(seeds, shape, 1000 + i, age=settle + 1)[0])
+                poll()
+                if (i + 1) % max(1, polls // 10) == 0 or i == 9:
+                    samples.append((i + 1, *_rss_kb()))
+            report["per_poll_s"] = (time.perf_counter() - start) / polls
+            report["samples"] = samples
+        else:
+            walks, polled = [], []
+            for _ in range(polls):  # interleaved: both see the same machine load
+                t = time.perf_counter()
+                walk(str(seeds))
+                walks.append(time.perf_counter() - t)
+                seconds, result = poll()
+                if result.changed or result.parsed:
+                    raise SystemExit("a no-change poll changed something")
+                polled.append(seconds)
+            visible, new_walks = [], []
+            out = settings.output
+            for k in range(news):
+                path, title = add_new_seed(seeds, shape, 100 + k, age=settle + 1)
+                added.append(path)
+                t = time.perf_counter()
+                walk(str(seeds))
+                new_walks.append(time.perf_counter() - t)
+                seconds, result = poll()
+                if html.escape(title, quote=False) not in out.read_text(encoding="utf-8"):
+                    raise SystemExit(f"the new seed {path.name} is not in {out} after the poll")
+                visible.append(seconds)
+            # The first new seed after the start pays the render stack's
+            # imports when the start's cold build rendered in the workers.
+            report.update(
+                walk_s=statistics.median(walks),
+                poll_s=statistics.median(polled),
+                new_walk_s=statistics.median(new_walks[1:] or new_walks),
+                new_first_s=visible[0],
+                new_visible_s=statistics.median(visible[1:] or visible),
+                polls=polls,
+                news=news,
+            )
+        report["rss_mb"], report["hwm_mb"] = (x / 1024 for x in _rss_kb())
+    finally:
+        for path in added:
+            path.unlink(missing_ok=True)
+        shutil.rmtree(seeds / "new", ignore_errors=True)
+    print(json.dumps(report))
+
+
+def _verdict(ratio: float, goal: float) -> str:
+    return f"(goal <= {goal:.1f}x: {'met' if ratio <= goal else 'MISSED'})"
+
+
+def print_size(res: SizeResult) -> None:
+    refs = {"walk": res.rows[0][1].seconds, "newest": res.rows[1][1].seconds}
+    goals = {"cold build": "cold", "no-change build": "no-change", "one new seed": "one-new"}
+    for name, run, ref in res.rows:
+        ratio = run.seconds / refs[ref]
+        shown = "" if "reference" in name else f"{ratio:.2f}x"
+        note = ""
+        if run.report:
+            note = f"parsed {run.report['parsed']}, rendered {run.report['rendered']}"
+            note += ", written" if run.report["changed"] else ", unchanged"
+        if shown:
+            note += f" vs {'stat walk' if ref == 'walk' else 'newest-50'}"
+            if name in goals:
+                note += " " + _verdict(ratio, GOALS[goals[name]])
+        tree = f"{run.tree_mb:.0f}" if run.tree_mb else "-"  # over before the first sample
+        print(
+            f"{res.shape:<9} {res.size:>7}  {name:<31} {run.seconds:>8.3f} {shown:>7} "
+            f"{run.rss_mb:>7.0f} {tree:>7} {run.cores:>5.2f}  {note}",
+            flush=True,
+        )
+    p = res.poll
+    ratio = p["poll_s"] / p["walk_s"]
+    print(
+        f"{res.shape:<9} {res.size:>7}  {'in-process stat walk (ref.)':<31} {p['walk_s']:>8.3f}\n"
+        f"{res.shape:<9} {res.size:>7}  {'daemon no-change poll':<31} {p['poll_s']:>8.3f} "
+        f"{ratio:>6.2f}x {p['rss_mb']:>7.0f} {'':>7} {'':>5}  vs in-process stat walk "
+        f"{_verdict(ratio, GOALS['poll'])}, median of {p['polls']}\n"
+        f"{res.shape:<9} {res.size:>7}  {'daemon: new seed visible':<31} "
+        f"{p['new_visible_s']:>8.3f} {p['new_visible_s'] / p['new_walk_s']:>6.2f}x "
+        f"{p['hwm_mb']:>7.0f} {'':>7} {'':>5}  from the poll's start to the feed written, "
+        f"vs in-process stat walk, median of {p['news'] - 1}; the first after the start "
+        f"{p['new_first_s']:.3f} s; daemon start (cold) {p['start_s']:.2f} s",
+        flush=True,
+    )
+
+
+def print_summary(results: list[SizeResult]) -> None:
+    print(
+        "\n| shape | seeds | cold (vs newest-50, goal <= 1.0x) "
+        "| no change (vs stat walk, <= 2x) | one new (<= 4x) "
+        "| daemon poll (vs in-process walk, <= 1.2x) | new seed visible "
+        "| peak memory (cold, all processes) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for res in results:
+        runs = {name: run for name, run, _ in res.rows}
+        walk, newest = runs["stat walk (reference)"].seconds, runs["newest-50 (reference)"].seconds
+        cold, nochange, new = (
+            runs[k].seconds for k in ("cold build", "no-change build", "one new seed")
+        )
+        p = res.poll
+        print(
+            f"| {res.shape} | {res.size:,} "
+            f"| {cold:.2f} s (ref. {newest:.2f} s: {cold / newest:.2f}x) "
+            f"| {nochange:.3f} s (walk {walk:.3f} s: {nochange / walk:.1f}x) "
+            f"| {new:.3f} s ({new / walk:.1f}x) "
+            f"| {p['poll_s'] * 1000:.1f} ms (walk {p['walk_s'] * 1000:.1f} ms: "
+            f"{p['poll_s'] / p['walk_s']:.2f}x) "
+            f"| {p['new_visible_s'] * 1000:.0f} ms (first {p['new_first_s'] * 1000:.0f} ms) "
+            f"| {res.cold_peak_mb:.0f} MB |"
+        )
+
+
+def print_drift(report: dict[str, Any], name: str) -> None:
+    samples = report["samples"]
+    polls = samples[-1][0]
     text = ", ".join(f"{n}: {rss / 1024:.1f}" for n, rss, _ in samples)
     half = next(s for s in samples if s[0] >= polls // 2)
     drift = (samples[-1][1] - half[1]) / 1024
     print(
-        f"{polls} polls of {seeds.name} ({per_poll * 1000:.0f} ms each), RSS MB after poll {text}; "
-        f"drift {drift:+.1f} MB over the second half (poll {half[0]} to {polls}); "
-        f"peak {samples[-1][2] / 1024:.1f} MB"
+        f"{polls} daemon polls of {name} ({report['per_poll_s'] * 1000:.0f} ms each), RSS MB "
+        f"after poll {text}; drift {drift:+.1f} MB over the second half (poll {half[0]} to "
+        f"{polls}); peak {samples[-1][2] / 1024:.1f} MB"
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Benchmark feeder build on synthetic seeds.")
     p.add_argument("--sizes", default="1000,10000", help="comma-separated corpus sizes")
+    p.add_argument("--shape", choices=("realistic", "grouped", "both"), default="realistic")
     p.add_argument("--out", type=Path, default=HERE / "out", help="corpora and scratch")
-    p.add_argument("--repeat", type=int, default=3, help="runs per figure (best kept)")
+    p.add_argument("--repeat", type=int, default=3, help="runs per figure (median kept)")
     p.add_argument("--naive-max", type=int, default=10_000, help="largest naive reference")
-    p.add_argument("--polls", type=int, default=0, help="in-process polls (memory drift)")
+    p.add_argument("--daemon-polls", type=int, default=15, help="no-change daemon polls timed")
+    p.add_argument("--polls", type=int, default=0, help="daemon polls for the memory drift")
     p.add_argument("--poll-size", type=int, default=10_000, help="corpus size for --polls")
-    p.add_argument("--poll-child", nargs=3, help=argparse.SUPPRESS)
+    p.add_argument("--poll-child", nargs=6, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.poll_child:
-        seeds, work, polls = args.poll_child
-        poll_child(Path(seeds), Path(work), int(polls))
+        seeds, work, shape, polls, news, mode = args.poll_child
+        poll_child(Path(seeds), Path(work), shape, int(polls), int(news), mode)
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
     # As an installed package is: byte-compiled once (pip does it at install).
@@ -367,31 +586,24 @@ def main(argv: list[str] | None = None) -> int:
     # sources again, ~40 ms that no installed copy pays.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     compileall.compile_dir(ROOT / "feeder", quiet=1)
+    shapes = ("realistic", "grouped") if args.shape == "both" else (args.shape,)
     print(f"# {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {os.uname().machine}")
-    header = (
-        f"{'size':>7}  {'what':<31} {'seconds':>8} {'ratio':>7} "
+    print(
+        f"{'shape':<9} {'size':>7}  {'what':<31} {'seconds':>8} {'ratio':>7} "
         f"{'RSS MB':>7} {'tree MB':>7} {'cores':>5}  note"
     )
-    print(header)
-    for size in (int(s) for s in args.sizes.split(",")):
-        rows = bench_size(size, args)
-        refs = {"walk": rows[0][1].seconds, "newest": rows[1][1].seconds}
-        for name, run, ref in rows:
-            ratio = "" if "reference" in name else f"{run.seconds / refs[ref]:.2f}x"
-            note = ""
-            if run.report:
-                note = f"parsed {run.report['parsed']}, rendered {run.report['rendered']}"
-                note += ", written" if run.report["changed"] else ", unchanged"
-            if ratio:
-                note += f" (vs {'stat walk' if ref == 'walk' else 'newest-50'})"
-            tree = f"{run.tree_mb:.0f}" if run.tree_mb else "-"  # over before the first sample
-            print(
-                f"{size:>7}  {name:<31} {run.seconds:>8.3f} {ratio:>7} "
-                f"{run.rss_mb:>7.0f} {tree:>7} {run.cores:>5.2f}  {note}",
-                flush=True,
-            )
+    results = []
+    for shape in shapes:
+        for size in (int(s) for s in args.sizes.split(",")):
+            res = bench_size(size, shape, args)
+            print_size(res)
+            results.append(res)
+    print_summary(results)
     if args.polls:
-        print(poll_memory(args.poll_size, args.polls, args))
+        for shape in shapes:
+            seeds = corpus(args.poll_size, shape, args.out)
+            report = run_poll_child(seeds, shape, args, polls=args.polls, news=0, drift=True)
+            print_drift(report, seeds.name)
     return 0
 
 
