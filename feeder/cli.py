@@ -246,11 +246,8 @@ class _ProgressBar:
         if self.bar is None:
             if done >= total:
                 return
-            try:
-                from tqdm import tqdm  # type: ignore[import-untyped]
-            except ImportError:  # no bar, no harm
-                self.bar = False
-                return
+            from tqdm import tqdm  # imported for a bar that will show
+
             self.bar = tqdm(
                 total=total, desc="feeder: parsing", unit=" seeds", delay=self.delay, leave=False
             )
