@@ -278,7 +278,10 @@ class Daemon:
         directory = self.settings.output.parent
         with contextlib.suppress(OSError):
             directory.mkdir(parents=True, exist_ok=True)
-        server = FeedServer(directory, self.settings.serve)
+        # /-/health: 200 while healthy, 503 after UNHEALTHY_AFTER failed builds.
+        server = FeedServer(
+            directory, self.settings.serve, health=lambda: (self.healthy, self.status())
+        )
         server.start()
         self.server = server
         log.info("serving %s%s", server.url, self.settings.output.name)

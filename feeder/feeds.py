@@ -28,7 +28,7 @@ from .config import Settings
 from .errors import OutputError
 from .feedconf import FeedSpec, Filters
 from .feedfilter import Matcher, source_slug
-from .feedwrite import OPML_NAME, PlannedFeed, documents, render_opml, write_documents
+from .feedwrite import MEDIA, OPML_NAME, PlannedFeed, documents, render_opml, write_documents
 from .fsutil import Publication, file_signature
 from .model import Entry, EntryMeta, FeedReport
 from .state import State
@@ -168,9 +168,12 @@ def write(
     stored = _stored(st)
     if the_plan is None and stored is None:
         return ()
+    from .pages import feed_pages, write_feed_page
+
     directory = settings.output.parent
     reports: list[FeedReport] = []
     written: list[Path] = []
+    pages = feed_pages(settings.output.name, page_links(the_plan))
     for planned in the_plan.feeds if the_plan else ():
         if planned.archive:
             planned = _in_first_published_order(st, planned)
@@ -179,6 +182,17 @@ def write(
         written += paths
         current = next((d for d in docs if d.rel == planned.outputs["atom"]), None)
         n = len(current.metas) if current else 0
+        if planned.outputs["atom"] in pages:  # the feed's HTML page, beside its Atom document
+            written.append(
+                write_feed_page(
+                    directory=directory,
+                    page=pages[planned.outputs["atom"]],
+                    feed=planned.feed,
+                    formats=[(MEDIA[fmt], rel) for fmt, rel in planned.outputs.items()],
+                    entries=[entries[m.id] for m in (current.metas if current else ())],
+                    pub=pub,
+                )
+            )
         reports.append(
             FeedReport(planned.name, tuple(map(str, paths)), n, changed, planned.matched)
         )

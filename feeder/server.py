@@ -1,4 +1,4 @@
-"""Serve the output directory over HTTP: the feed, its stylesheet and ``index.html``.
+"""Serve the output directory over HTTP: the feeds, their pages, ``index.html``, a health check.
 
 Starlette's :class:`~starlette.staticfiles.StaticFiles` finds the file and
 refuses any path that resolves outside its directory (``..``, encoded dots and
@@ -14,7 +14,14 @@ itself, from one consistent read of one version of it:
 * ``304 Not Modified`` for ``If-None-Match`` (weak comparison, against the
   ETag of either representation the client accepts) and ``If-Modified-Since``;
 * a single byte ``Range`` of the identity representation (``206``/``416``,
-  ``If-Range``, ``Accept-Ranges: bytes`` on every file; :func:`byte_range`).
+  ``If-Range``, ``Accept-Ranges: bytes`` on every file; :func:`byte_range`);
+* content negotiation of a feed's HTML page by ``Accept`` q-values
+  (:func:`prefers_html`): a browser asking for ``x.atom``, ``x.rss`` or
+  ``x.json`` gets ``x.html`` (the page :mod:`feeder.pages` writes beside the
+  feed), with that file's own ``ETag``; every answer for a feed says
+  ``Vary: Accept``;
+* ``/-/health``, the daemon's health as JSON (``200`` or ``503``,
+  ``Cache-Control: no-store``; :func:`health_report`).
 
 It runs uvicorn in a thread of the daemon with a socket bound up front (a busy
 port is a clear start-up error) and a protocol, :class:`HeadTimeoutH11`, that
@@ -34,12 +41,13 @@ import os
 import re
 import resource
 import socket
+import stat
 import struct
 import threading
 import time
 import weakref
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -49,14 +57,22 @@ import anyio
 import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
-from starlette.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.routing import Mount, Route
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .config import parse_hostport
 from .errors import FeederError
+from .pages import PAGE_SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +85,9 @@ MEDIA_TYPES = {
     ".json": "application/feed+json; charset=utf-8",
     ".opml": "text/x-opml; charset=utf-8",
 }
+#: The health check's URL; nothing below ``/-/`` is ever a file.
+HEALTH_PATH = "/-/health"
+SERVER_DIR = "-"
 #: Feed readers poll; they must revalidate every time (a cheap 304) to see news.
 CACHE_CONTROL = "no-cache"
 #: Files up to this size are served from one consistent in-memory read; bigger
@@ -165,6 +184,73 @@ def choose_coding(gzip_q: float, identity_q: float, *, worth_it: bool, can_gzip:
     if can_gzip and gzip_q > 0 and (identity_q == 0 or (worth_it and gzip_q >= identity_q)):
         return "gzip"
     return "identity"
+
+
+#: The media types a feed document answers to, by suffix: its own, then the
+#: generic ones its bytes are too (``application/xml`` for Atom and RSS).
+FEED_TYPES = {
+    ".atom": ("application/atom+xml", "application/xml", "text/xml"),
+    ".rss": ("application/rss+xml", "application/xml", "text/xml"),
+    ".json": ("application/feed+json", "application/json"),
+}
+
+
+def media_ranges(header: str | None) -> list[tuple[str, str, float]]:
+    """The ``(type, subtype, q)`` of each element of an ``Accept`` value (lower case).
+
+    Parameters other than ``q`` are ignored; elements that are no media
+    range or have an invalid ``q`` are dropped (RFC 9110 §12.5.1).
+    """
+    ranges: list[tuple[str, str, float]] = []
+    for element in (header or "").split(","):
+        media, *params = element.split(";")
+        kind, slash, sub = media.strip().lower().partition("/")
+        q = _qvalue(params)
+        if slash and kind and sub and q is not None and (kind != "*" or sub == "*"):
+            ranges.append((kind, sub, q))
+    return ranges
+
+
+def media_quality(ranges: list[tuple[str, str, float]], media: str) -> float:
+    """The quality ``ranges`` give ``media``: that of the most specific range matching it.
+
+    ``text/html`` beats ``text/*``, which beats ``*/*``; an unmatched type
+    is not acceptable (0). Of equally specific ranges the highest ``q`` counts.
+    """
+    kind, _, sub = media.partition("/")
+    best, quality = -1, 0.0
+    for r_kind, r_sub, q in ranges:
+        if (r_kind, r_sub) == (kind, sub):
+            rank = 2
+        elif (r_kind, r_sub) == (kind, "*"):
+            rank = 1
+        elif (r_kind, r_sub) == ("*", "*"):
+            rank = 0
+        else:
+            continue
+        if rank > best:
+            best, quality = rank, q
+        elif rank == best:
+            quality = max(quality, q)
+    return quality
+
+
+def prefers_html(accept: str | None, feed_types: Iterable[str]) -> bool:
+    """Whether a client with ``Accept: accept`` would rather have HTML than the feed.
+
+    True when ``text/html`` has a higher quality than every one of the
+    feed's ``feed_types`` and no lower one than anything the client names:
+    a browser's ``text/html,…,application/xml;q=0.9,*/*;q=0.8``. A feed
+    reader naming its formats (even with ``text/html;q=0.5`` among them),
+    ``*/*`` alone (a tie) or no ``Accept`` at all gets the feed.
+    """
+    if not accept:
+        return False
+    ranges = media_ranges(accept)
+    html = media_quality(ranges, "text/html")
+    if html <= 0 or html < max(q for _, _, q in ranges):
+        return False
+    return all(html > media_quality(ranges, t) for t in feed_types)
 
 
 def gzip_etag(etag: str) -> str:
@@ -359,13 +445,49 @@ class FeedFiles(StaticFiles):
         return FileResponse(full_path, status_code=status_code, stat_result=stat_result)
 
     async def get_response(self, path: str, scope: Scope) -> Response:
-        """Refuse hidden files (``.feed.atom.tmp…``), then answer from one version."""
-        if any(part.startswith(".") for part in Path(path).parts):
+        """Refuse hidden files (``.feed.atom.tmp…``) and ``/-/``, then answer from one version.
+
+        A feed document asked for by a client that prefers HTML (a browser,
+        :func:`prefers_html`) is answered with the feed's page when there is
+        one beside it (``x.atom`` → ``x.html``, see :mod:`feeder.pages`): its
+        own bytes, ``ETag`` and ``Content-Type``, with ``Vary: Accept``.
+        """
+        parts = Path(path).parts
+        if any(part.startswith(".") for part in parts) or parts[:1] == (SERVER_DIR,):
             return PlainTextResponse("Not Found", status_code=404)
+        page = self._page_for(path, scope)
+        if page is not None:
+            found = await anyio.to_thread.run_sync(self._regular_file, page)
+            if found is not None:
+                return await self._serve(found, scope, negotiated=True)
         response = await super().get_response(path, scope)
         if not isinstance(response, FileResponse) or response.status_code != 200:
             return response
-        file = Path(response.path)
+        return await self._serve(Path(response.path), scope)
+
+    @staticmethod
+    def _page_for(path: str, scope: Scope) -> str | None:
+        """The page that answers for the feed document ``path``, if the client prefers HTML."""
+        stem, suffix = os.path.splitext(path)
+        types = FEED_TYPES.get(suffix.lower())
+        if types is None or not stem or scope["method"] not in ("GET", "HEAD"):
+            return None
+        if not prefers_html(Headers(scope=scope).get("accept"), types):
+            return None
+        return stem + PAGE_SUFFIX
+
+    def _regular_file(self, path: str) -> Path | None:
+        """``path`` below the directory if it is a regular file there (``lookup_path``'s rules)."""
+        try:
+            full_path, stat_result = self.lookup_path(path)
+        except (OSError, ValueError):
+            return None
+        if stat_result is None or not stat.S_ISREG(stat_result.st_mode):
+            return None
+        return Path(full_path)
+
+    async def _serve(self, file: Path, scope: Scope, *, negotiated: bool = False) -> Response:
+        """Answer for ``file`` from one version of it (404 if it went away meanwhile)."""
         version = await anyio.to_thread.run_sync(_open_version, file)
         if version is None:  # removed since it was found
             return PlainTextResponse("Not Found", status_code=404)
@@ -377,7 +499,7 @@ class FeedFiles(StaticFiles):
             raise
         if version.file is not None and not isinstance(answer, StreamingResponse):
             version.file.close()
-        return self._decorate(answer, file, scope)
+        return self._decorate(answer, file, scope, negotiated=negotiated)
 
     async def _answer(self, file: Path, version: _Version, scope: Scope) -> Response:
         """The response for one version: 304, 416, 206 or 200, identity or gzip."""
@@ -473,22 +595,27 @@ class FeedFiles(StaticFiles):
         return StreamingResponse(body, status_code=status, headers=headers)
 
     @staticmethod
-    def _decorate(response: Response, path: Path, scope: Scope) -> Response:
+    def _decorate(
+        response: Response, path: Path, scope: Scope, *, negotiated: bool = False
+    ) -> Response:
         """Set the media type from :data:`MEDIA_TYPES`, ``Vary`` and ``Cache-Control``.
 
-        A browser asking for the feed (it accepts ``text/html`` but not Atom)
-        gets it as ``application/xml``: Chromium shows ``application/atom+xml``
-        as plain text and would never apply ``feed.xsl``. Feed readers get
-        ``application/atom+xml``; ``Vary: Accept`` keeps caches apart, as
-        ``Vary: Accept-Encoding`` does the gzip and identity representations.
+        Every answer for a feed document's URL (the feed, or its page
+        ``negotiated`` in its place) says ``Vary: Accept``, so caches keep
+        the representations apart, as ``Vary: Accept-Encoding`` does the
+        gzip and identity ones. An Atom document that has no page (archive
+        pages) goes to a browser as ``application/xml``: Chromium shows
+        ``application/atom+xml`` as plain text and would never apply
+        ``feed.xsl``.
         """
         suffix = path.suffix.lower()
         media_type = MEDIA_TYPES.get(suffix) or mimetypes.guess_type(path.name)[0]
         vary = ["Accept-Encoding"]
-        if suffix == ".atom":
+        if negotiated or suffix in FEED_TYPES:
             vary.insert(0, "Accept")
-            if _browser(Headers(scope=scope).get("accept", "")):
-                media_type = MEDIA_TYPES[".xml"]
+        accept = Headers(scope=scope).get("accept")
+        if suffix == ".atom" and prefers_html(accept, FEED_TYPES[suffix]):
+            media_type = MEDIA_TYPES[".xml"]
         response.headers["vary"] = ", ".join(vary)
         if media_type is not None and response.status_code in (200, 206):
             if media_type.startswith("text/") and "charset=" not in media_type:
@@ -496,12 +623,6 @@ class FeedFiles(StaticFiles):
             response.headers["content-type"] = media_type
         response.headers["cache-control"] = CACHE_CONTROL
         return response
-
-
-def _browser(accept: str) -> bool:
-    """Whether an ``Accept`` header is a browser's (HTML wanted, Atom not named)."""
-    accept = accept.lower()
-    return "text/html" in accept and "application/atom+xml" not in accept
 
 
 # -- connections: per-client and global caps, request-head deadline ----------------
@@ -695,10 +816,46 @@ class HeadTimeoutH11(H11Protocol):  # type: ignore[misc]
             self.transport.close()
 
 
-def make_app(directory: Path) -> Starlette:
-    """The ASGI application serving ``directory`` (``/`` is its ``index.html``)."""
+#: A health check: whether the daemon is healthy, and its ``status()``.
+Health = Callable[[], tuple[bool, Mapping[str, Any]]]
+
+
+def health_report(health: Health | None) -> tuple[int, dict[str, Any]]:
+    """The status code and JSON body of :data:`HEALTH_PATH`.
+
+    ``200`` and ``"ok"`` while ``health`` says healthy (or without one: the
+    server answers, nothing else is known), ``503`` and ``"failing"`` once
+    it does not (or cannot say). Only the failure count and the last poll
+    are shown, not the daemon's paths.
+    """
+    try:
+        healthy, status = health() if health is not None else (True, {})
+    except Exception:
+        log.exception("the health check failed")
+        healthy, status = False, {}
+    body = {
+        "status": "ok" if healthy else "failing",
+        "consecutive_failures": int(status.get("consecutive_failures") or 0),
+        "last_poll": status.get("last_poll"),
+    }
+    return (200 if healthy else 503), body
+
+
+def make_app(directory: Path, health: Health | None = None) -> Starlette:
+    """The ASGI application serving ``directory`` (``/`` is its ``index.html``).
+
+    :data:`HEALTH_PATH` answers from ``health`` (see :func:`health_report`);
+    it is a route, matched before any file, and nothing below ``/-/`` is a file.
+    """
+
+    async def check(request: Request) -> Response:
+        code, body = await anyio.to_thread.run_sync(health_report, health)
+        return JSONResponse(body, status_code=code, headers={"cache-control": "no-store"})
+
     files = FeedFiles(directory=directory, html=True, check_dir=False)
-    return Starlette(routes=[Mount("/", app=files)])
+    return Starlette(
+        routes=[Route(HEALTH_PATH, check, methods=["GET", "HEAD"]), Mount("/", app=files)]
+    )
 
 
 def bind(serve: str) -> socket.socket:
@@ -731,9 +888,11 @@ def url_of(sock: socket.socket) -> str:
 class FeedServer:
     """uvicorn serving one directory in a background thread."""
 
-    def __init__(self, directory: Path, serve: str) -> None:
+    def __init__(self, directory: Path, serve: str, *, health: Health | None = None) -> None:
         self.directory = directory
         self.serve = serve
+        #: What :data:`HEALTH_PATH` reports (the daemon's ``healthy`` and ``status()``).
+        self.health = health
         self._sock: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -746,7 +905,7 @@ class FeedServer:
         _raise_fd_limit()
         debug = logging.getLogger().isEnabledFor(logging.DEBUG)
         config = uvicorn.Config(
-            make_app(self.directory),
+            make_app(self.directory, self.health),
             log_config=None,
             access_log=debug,
             lifespan="off",

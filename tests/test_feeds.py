@@ -148,6 +148,7 @@ def test_no_feeds_writes_only_the_main_feed(mixed: Path) -> None:
     published = (p.name for p in (mixed / "out").iterdir() if not p.name.startswith("."))
     assert sorted(published) == [
         "feed.atom",
+        "feed.html",
         "feed.xsl",
         "index.html",
     ]

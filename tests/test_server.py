@@ -86,11 +86,12 @@ def test_gzip_when_accepted(daemon: DaemonProc) -> None:
     assert gzip.decompress(body) == daemon.output.read_bytes()
 
 
-def test_browsers_get_xml_so_the_stylesheet_applies(daemon: DaemonProc) -> None:
+def test_browsers_get_the_feed_page_and_the_stylesheet_stays(daemon: DaemonProc) -> None:
     accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-    _, headers, _ = http_get(daemon.feed_url, {"Accept": accept})
-    assert headers["content-type"] == "application/xml; charset=utf-8"
+    _, headers, body = http_get(daemon.feed_url, {"Accept": accept})
+    assert headers["content-type"] == "text/html; charset=utf-8"
     assert "Accept" in headers["vary"]
+    assert body == (daemon.output.parent / "feed.html").read_bytes()
     status, headers, body = http_get(daemon.base + "feed.xsl")
     assert status == 200 and headers["content-type"].startswith("text/xsl")
     assert b"xsl:stylesheet" in body
