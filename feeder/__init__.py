@@ -1,3 +1,3 @@
 """feeder: republish a directory of scraped articles as a clean, valid Atom feed."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

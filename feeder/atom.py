@@ -20,7 +20,7 @@ from lxml import etree
 from . import __version__
 from .config import FeedSettings
 from .dates import rfc3339
-from .language import of_feed
+from .language import differs, of_feed
 from .model import Entry
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -89,7 +89,7 @@ def render_feed(
     if language:
         root.set(XML_LANG, language)
     for element, entry in zip(root.iterfind(_a("entry")), entries, strict=True):
-        if entry.rendered.language and entry.rendered.language != language:
+        if differs(entry.rendered.language, language):
             element.set(XML_LANG, entry.rendered.language)
     _add_sources(root, entries)
     _add_paging(root, links, archive)

@@ -58,6 +58,11 @@ def of_feed(configured: str, languages: Iterable[str]) -> str:
     return configured or dominant(languages)
 
 
+def differs(language: str, of: str) -> bool:
+    """``language`` is known and not ``of``'s (``zh`` in a ``zh-CN`` feed is the same)."""
+    return bool(language) and language.split("-")[0] != of.split("-")[0]
+
+
 def dominant(languages: Iterable[str], *, default: str = "") -> str:
     """The most common of ``languages`` (ties: the first in sort order); ``default`` if none."""
     counts = Counter(lang for lang in languages if lang)

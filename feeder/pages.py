@@ -38,6 +38,7 @@ from .config import FeedSettings
 from .errors import OutputError
 from .feedconf import RESERVED
 from .fsutil import Publication
+from .language import differs, of_feed
 from .model import Entry
 
 log = logging.getLogger(__name__)
@@ -231,7 +232,7 @@ def render_index(
         page_href = escape(_local_href(pages[feed_name]))
         main_page = f'<p class="meta"><a href="{page_href}">Read the feed in the browser</a></p>\n'
     return f"""<!DOCTYPE html>
-<html lang="{escape(feed.language)}">
+<html lang="{escape(of_feed(feed.language, (e.rendered.language for e in entries)) or "und")}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -291,12 +292,8 @@ def _feed_links(feeds: Sequence[tuple[str, str, str]], pages: Mapping[str, str])
 
 
 def _entry_lang(entry: Entry) -> str:
-    """The language of ``entry`` when it is not the feed's, else ``""``.
-
-    Entries carry no language of their own yet; once :class:`~feeder.model.EntryMeta`
-    has one, return it here and each ``<article>`` gets its ``lang``.
-    """
-    return ""
+    """The language of ``entry`` ("" if unknown); its article says it unless the page does."""
+    return entry.rendered.language
 
 
 def _time(label: str, when: datetime) -> str:
@@ -311,7 +308,7 @@ def _article(entry: Entry, page_lang: str) -> str:
     link = _safe_url(meta.link)
     heading = f'<a href="{escape(link)}" rel="noreferrer">{title}</a>' if link else title
     lang = _entry_lang(entry)
-    lang_attr = f' lang="{escape(lang)}"' if lang and lang != page_lang else ""
+    lang_attr = f' lang="{escape(lang)}"' if differs(lang, page_lang) else ""
     dates = [_time("published", meta.published)]
     if meta.updated != meta.published:
         dates.append(_time("updated", meta.updated))
@@ -349,7 +346,7 @@ def render_feed_page(
     :data:`MAX_LISTED` entries are shown, each with its full content.
     """
     title = escape(feed.title)
-    language = feed.language
+    language = of_feed(feed.language, (e.rendered.language for e in entries)) or "und"
     heads, links = [], []
     for media, rel in formats:
         m, h = escape(media), escape(_relative(rel, page))

@@ -315,7 +315,8 @@ def test_the_main_feed_page_shows_every_entry(built: dict[str, Any]) -> None:
         content = details.find("div[@class='content']")
         assert content is not None and body in content.text_content()
         assert content.find("h2") is not None and content.find(".//em") is not None
-        assert article.get("lang") is None  # per-entry languages: not known yet
+        # Each entry in its own language: marked where it is not the page's (zh-CN).
+        assert article.get("lang") == (None if name == "zh.md" else "en"), name
     zh = by_title[ZH_TITLE]
     assert ZH_SOURCE in zh.text_content() and ZH_BODY in zh.text_content()
     # The hostile title is text: no element came out of it.
