@@ -16,12 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 from .feedconf import SECTIONS as FEED_SECTIONS
 from .feedconf import FeedSpec, PerSource, check_outputs, parse_section
-from .imageproxy import check_template
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,7 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError("learn_min_seeds must be 0 (off) or more", path=where)
     if not 0 < settings.learn_share <= 1:
         raise ConfigError("learn_share must be more than 0 and at most 1", path=where)
-    problem = check_template(settings.image_proxy)
+    problem = _image_proxy_problem(settings.image_proxy)
     if problem:
         raise ConfigError(problem, path=where)
     if settings.log_level.upper() not in _LOG_LEVELS:
@@ -293,6 +293,21 @@ def validate(settings: Settings) -> Settings:
                 out_dir,
             )
     return replace(settings, log_level=settings.log_level.upper())
+
+
+def _image_proxy_problem(template: str) -> str | None:
+    """Why ``template`` is unusable as an image proxy, or None when it is fine."""
+    if not template:
+        return None
+    try:
+        filled = template.format(url="u", host="h", path="p")
+    except (KeyError, IndexError, ValueError) as e:
+        return f"image_proxy: only {{url}}, {{host}} and {{path}} may be used ({e})"
+    if not any(f"{{{name}}}" in template for name in ("url", "host", "path")):
+        return "image_proxy must contain {url} (or {host} and {path})"
+    if urlsplit(filled).scheme not in ("http", "https"):
+        return "image_proxy must be an http(s) URL"
+    return None
 
 
 def parse_hostport(value: str, *, where: Path | None = None) -> tuple[str, int]:

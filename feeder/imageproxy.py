@@ -14,7 +14,8 @@ link links to its original URL.
 
 It runs on sanitized HTML (:mod:`feeder.sanitize`'s output: attributes in
 double quotes, ``"`` and ``&`` escaped), so a token scan is exact; the URLs
-it writes are http(s) by construction (the template is checked at load).
+it writes are http(s) by construction (the template is checked with the
+settings, :func:`feeder.config.validate`).
 """
 
 from __future__ import annotations
@@ -25,25 +26,8 @@ import re
 from collections.abc import Sequence
 from urllib.parse import quote, urlsplit
 
-#: The fields a template may use.
-FIELDS = ("url", "host", "path")
 _TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b([^>]*)>")
 _SRC = re.compile(r'(\ssrc=")([^"]*)(")')
-
-
-def check_template(template: str) -> str | None:
-    """Why ``template`` is unusable as an image proxy, or None when it is fine."""
-    if not template:
-        return None
-    try:
-        filled = template.format(url="u", host="h", path="p")
-    except (KeyError, IndexError, ValueError) as e:
-        return f"image_proxy: only {{url}}, {{host}} and {{path}} may be used ({e})"
-    if not any(f"{{{name}}}" in template for name in FIELDS):
-        return "image_proxy must contain {url} (or {host} and {path})"
-    if urlsplit(filled).scheme not in ("http", "https"):
-        return "image_proxy must be an http(s) URL"
-    return None
 
 
 def proxy_images(content: str, *, template: str, hosts: Sequence[str] = ()) -> str:
