@@ -53,46 +53,71 @@ class FeedSettings:
         return self.id or f"tag:{self.tag_authority},{self.tag_date}:feed"
 
 
+def setting(
+    default: Any,
+    *,
+    section: str,
+    toml: type | tuple[type, ...],
+    path: bool = False,
+    renders: bool = False,
+    factory: Any = None,
+) -> Any:
+    """A field of :class:`Settings` with its schema: where it lives in the TOML file
+    (``[section] name``), the TOML types it takes, whether it is a path
+    (resolved against the file's directory), and whether it changes rendered
+    entries (part of :func:`fingerprint`). Validation, path resolution and the
+    fingerprint are all read from these, so a new setting is declared once.
+    """
+    meta = {"section": section, "toml": toml, "path": path, "renders": renders}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of a build and of the daemon, already validated."""
 
-    seeds: Path = Path("seeds")
-    output: Path = Path("public/feed.atom")
+    seeds: Path = setting(Path("seeds"), section="build", toml=str, path=True)
+    output: Path = setting(Path("public/feed.atom"), section="build", toml=str, path=True)
     #: ``None`` means the per-output default under ``$XDG_STATE_HOME``.
-    state_dir: Path | None = None
-    max_entries: int = 100
-    max_content_bytes: int = 1_048_576
-    summary_chars: int = 200
-    timezone: str = "UTC"
-    host_timezones: Mapping[str, str] = field(
-        default_factory=lambda: {"mp.weixin.qq.com": "Asia/Shanghai"}
+    state_dir: Path | None = setting(None, section="build", toml=str, path=True)
+    max_entries: int = setting(100, section="build", toml=int)
+    max_content_bytes: int = setting(1_048_576, section="build", toml=int, renders=True)
+    summary_chars: int = setting(200, section="build", toml=int, renders=True)
+    timezone: str = setting("UTC", section="build", toml=str, renders=True)
+    #: ``[timezones]``: host → zone of its naive dates.
+    host_timezones: Mapping[str, str] = setting(
+        None,
+        section="timezones",
+        toml=dict,
+        renders=True,
+        factory=lambda: {"mp.weixin.qq.com": "Asia/Shanghai"},
     )
     #: Directory of site rules (``*.toml``); ``None`` means the rules shipped with feeder.
-    sites_dir: Path | None = None
+    sites_dir: Path | None = setting(None, section="build", toml=str, path=True)
     #: Seconds to wait for a state held by another process before failing.
-    busy_timeout: float = 30.0
+    busy_timeout: float = setting(30.0, section="build", toml=(int, float))
     #: Publish even when far fewer seeds are found than the feed was built from.
-    allow_shrink: bool = False
+    allow_shrink: bool = setting(False, section="build", toml=bool)
     #: Learn a site's chrome once it has this many articles (0: never; see feeder.learned).
-    learn_min_seeds: int = 5
+    learn_min_seeds: int = setting(5, section="build", toml=int)
     #: ... from the lines found in at least this share of them.
-    learn_share: float = 0.5
+    learn_share: float = setting(0.5, section="build", toml=(int, float))
     #: URL template that image sources are rewritten through ("" = none; see imageproxy).
-    image_proxy: str = ""
+    image_proxy: str = setting("", section="build", toml=str, renders=True)
     #: Globs of the image hosts to proxy (empty: every host).
-    image_proxy_hosts: tuple[str, ...] = ()
+    image_proxy_hosts: tuple[str, ...] = setting((), section="build", toml=list, renders=True)
     feed: FeedSettings = field(default_factory=FeedSettings)
     #: More feeds than the main one (``[[feeds]]``, :mod:`feeder.feedconf`).
     feeds: tuple[FeedSpec, ...] = ()
     #: One feed per source (``[per_source]``); ``None`` means none.
     per_source: PerSource | None = None
-    # daemon
-    interval: float = 300.0
-    settle_seconds: float = 2.0
-    serve: str | None = "127.0.0.1:8080"
-    log_level: str = "INFO"
-    log_json: bool = False
+    interval: float = setting(300.0, section="daemon", toml=(int, float))
+    settle_seconds: float = setting(2.0, section="daemon", toml=(int, float))
+    serve: str | None = setting("127.0.0.1:8080", section="daemon", toml=str)
+    log_level: str = setting("INFO", section="daemon", toml=str)
+    log_json: bool = setting(False, section="daemon", toml=bool)
     #: Where the configuration came from (for messages and SIGHUP reloads).
     config_path: Path | None = None
 
@@ -120,33 +145,14 @@ class Settings:
         return ZoneInfo(self.timezone)
 
 
+#: ``[section] key`` → the TOML types it takes, from the fields' schemas.
 _KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "build": {
-        "seeds": str,
-        "output": str,
-        "state_dir": str,
-        "max_entries": int,
-        "max_content_bytes": int,
-        "summary_chars": int,
-        "timezone": str,
-        "sites_dir": str,
-        "busy_timeout": (int, float),
-        "allow_shrink": bool,
-        "learn_min_seeds": int,
-        "learn_share": (int, float),
-        "image_proxy": str,
-        "image_proxy_hosts": list,
-    },
-    "daemon": {
-        "interval": (int, float),
-        "settle_seconds": (int, float),
-        "serve": str,
-        "log_level": str,
-        "log_json": bool,
-    },
-    "feed": {f.name: str for f in fields(FeedSettings)},
+    "feed": {f.name: str for f in fields(FeedSettings)}
 }
-_PATH_KEYS = {"seeds", "output", "state_dir", "sites_dir"}
+for _f in fields(Settings):
+    if "section" in _f.metadata and _f.metadata["section"] != "timezones":
+        _KEYS.setdefault(_f.metadata["section"], {})[_f.name] = _f.metadata["toml"]
+_PATH_KEYS = {f.name for f in fields(Settings) if f.metadata.get("path")}
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 
 
@@ -320,18 +326,15 @@ def parse_hostport(value: str, *, where: Path | None = None) -> tuple[str, int]:
 
 
 def fingerprint(settings: Settings) -> str:
-    """A digest of every setting that changes the rendered feed.
+    """A digest of every setting that changes the rendered feed (``renders=True``).
 
     The state store compares it to decide whether cached entries still hold.
     """
-    parts = [
-        settings.max_content_bytes,
-        settings.summary_chars,
-        settings.timezone,
-        sorted(settings.host_timezones.items()),
-    ]
-    if settings.image_proxy:
-        parts += [settings.image_proxy, list(settings.image_proxy_hosts)]
+    parts: list[object] = []
+    for f in fields(Settings):
+        if f.metadata.get("renders"):
+            value = getattr(settings, f.name)
+            parts.append(sorted(value.items()) if isinstance(value, Mapping) else value)
     if any(spec.filters.needs_text for spec in settings.feeds):
         parts.append("text")  # seeds must be read again to keep their text
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
