@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING
 
 from .config import Settings
 from .content import make_cleaner
-from .errors import FeederError, SeedError
+from .errors import FeederError, SeedDirError, SeedError
 from .ingest import read_document
 from .learned import Learned, chrome_of, fingerprint, fingerprints, site_of
 from .learned import drop as drop_learned
 from .model import SeedFile, duplicate_reason
 from .normalize import entry_meta, render
-from .pipeline import SeedDirError
 from .render import collect_notes
 from .scan import scan
 from .state import DB_NAME, State

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Settings
-from .errors import FeederError
+from .errors import AlreadyRunning, NotRunning
 from .fsutil import make_dirs
 from .model import plural
 
@@ -48,14 +48,6 @@ _MAX_SUN_PATH = 100
 _MAX_REQUEST = 4096
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-class AlreadyRunning(FeederError):
-    """Another daemon holds the state directory."""
-
-
-class NotRunning(FeederError):
-    """No daemon answers on the state directory's control socket."""
 
 
 class PidLock:

@@ -34,8 +34,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from .changes import DEFERRED
 from .config import Settings
-from .control import AlreadyRunning, ControlServer, PidLock, summary, trigger
-from .errors import FeederError
+from .control import ControlServer, PidLock, summary, trigger
+from .errors import AlreadyRunning, FeederError
 from .lock import OutputClaim
 from .logsetup import configure_logging
 from .model import BuildResult

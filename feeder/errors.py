@@ -86,3 +86,19 @@ class ShrinkRefused(FeederError):
 
 class LockTimeout(FeederError):
     """Another feeder process holds the build lock for too long."""
+
+
+class SeedDirError(FeederError):
+    """The seed directory is missing or cannot be listed."""
+
+
+class AlreadyRunning(FeederError):
+    """Another daemon holds the state directory."""
+
+
+class NotRunning(FeederError):
+    """No daemon answers on the state directory's control socket."""
+
+
+class ServeError(FeederError):
+    """The HTTP server cannot listen on the configured address."""

@@ -25,7 +25,7 @@ from . import __version__, changes
 from . import feeds as more_feeds
 from .config import Settings, fingerprint
 from .content import make_cleaner, render_task, render_with_warnings
-from .errors import FeederError, OutputError, ShrinkRefused, StateCorrupt
+from .errors import OutputError, SeedDirError, ShrinkRefused, StateCorrupt
 from .fsutil import Publication, file_signature, remove_stale_temps
 from .ingest import CHUNK, PARALLEL_FROM, Progress, parse_seeds
 from .learned import chrome_of, site_of
@@ -57,10 +57,6 @@ START_WORKERS_TO_RENDER = 400
 
 #: A build that finds fewer than this share of the seeds the state knows is refused.
 SHRINK_SHARE = 0.5
-
-
-class SeedDirError(FeederError):
-    """The seed directory is missing or cannot be listed."""
 
 
 def _render_key(meta: EntryMeta, context: str) -> str:

@@ -71,7 +71,7 @@ from starlette.types import Scope
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .config import parse_hostport
-from .errors import FeederError
+from .errors import ServeError
 from .pages import PAGE_SUFFIX
 
 log = logging.getLogger(__name__)
@@ -123,10 +123,6 @@ STREAM_CHUNK = 256 * 1024
 Coding = Literal["gzip", "identity"]
 #: :func:`byte_range` of a range that no byte of the file satisfies.
 UNSATISFIABLE = "unsatisfiable"
-
-
-class ServeError(FeederError):
-    """The HTTP server cannot listen on the configured address."""
 
 
 # -- negotiation: Accept-Encoding, ETags, conditional requests, ranges ------------
