@@ -7,6 +7,8 @@ the same seeds give the same bytes); and it raises a bare ``ValueError`` on
 XML-invalid characters (every string is cleaned before it gets there). It
 also writes ``atom:source`` with only a title and a link: the element is
 written here instead, with the ``id`` and ``updated`` validators ask for.
+feedgen is used through its public API only; what it cannot express is
+added to the tree of its output (:func:`generated`).
 """
 
 from __future__ import annotations
@@ -34,9 +36,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _a(tag: str) -> str:
-    # feedgen writes the Atom namespace as a plain ``xmlns`` attribute, so in
-    # lxml's view its elements have no namespace: match and extend them alike.
-    return tag
+    """An Atom element's name, as the parsed document has it."""
+    return f"{{{ATOM_NS}}}{tag}"
 
 
 def render_feed(
@@ -84,7 +85,8 @@ def render_feed(
         for tag in m.tags:
             fe.category(term=tag)
 
-    root, doc = fg._create_atom()
+    doc = generated(fg.atom_str(pretty=False))
+    root = doc.getroot()
     language = of_feed(feed.language, (e.rendered.language for e in entries))
     if language:
         root.set(XML_LANG, language)
@@ -98,6 +100,21 @@ def render_feed(
     )
     data: bytes = etree.tostring(doc, pretty_print=True, encoding="UTF-8", xml_declaration=True)
     return data
+
+
+def generated(data: bytes) -> etree._ElementTree:
+    """feedgen's document, through its public serializer, as a tree to extend.
+
+    feedgen cannot write what feeder adds to its output — ``atom:source``
+    with an id and ``updated``, RFC 5005 paging, ``xml:lang`` per entry, the
+    stylesheet instruction — so the document it serializes is parsed again
+    (white space dropped: the final serialization indents it) and those are
+    added here and in :mod:`feeder.rss`, the one place that does.
+    """
+    parser = etree.XMLParser(
+        remove_blank_text=True, strip_cdata=False, resolve_entities=False, huge_tree=True
+    )
+    return etree.fromstring(data, parser).getroottree()
 
 
 def _add_sources(root: etree._Element, entries: Sequence[Entry]) -> None:

@@ -40,7 +40,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from . import __version__
-from .atom import ATOM_NS, EPOCH, FH_NS, GENERATOR_URI
+from .atom import ATOM_NS, EPOCH, FH_NS, GENERATOR_URI, generated
 from .config import FeedSettings
 from .jsonfeed import inert_text, same_in_html
 from .language import of_feed
@@ -96,7 +96,8 @@ def render_rss(
         fe.dc.dc_creator(inert_text(m.source))
         for tag in m.tags:
             fe.category(term=inert_text(tag))
-    root, doc = fg._create_rss()
+    doc = generated(fg.rss_str(pretty=False))
+    root = doc.getroot()
     channel = root.find("channel")
     anchor = channel.find("item") if channel is not None else None
     extra: list[etree._Element] = [
