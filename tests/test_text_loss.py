@@ -166,10 +166,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     seeds = root / "seeds"
     all_cases = {**CASES, "emphasis": (EMPHASIS, (), None)}
     for name, (body, _, _) in all_cases.items():
+        # Each case a page of a site of its own: their shared filler text is
+        # not a site's template (feeder.learned would learn it as one).
         write_seed(
             seeds,
             f"{name}.md",
-            f"title: Case {name}\nurl: https://example.org/{name}\nsource: Example\n"
+            f"title: Case {name}\nurl: https://{name}.example.org/a\nsource: Example\n"
             "date: 2024-05-01\nfetch_date: 2024-05-02T10:00:00",
             body,
         )
