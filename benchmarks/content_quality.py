@@ -2,12 +2,27 @@
 
 For every page named in ``labels.tsv`` (columns ``file``, ``kind``,
 ``phrase``), the Markdown body is rendered to HTML, cleaned (and sanitized
-when :mod:`feeder.sanitize` is available) and its text compared with the
-labels: *keep* phrases must be present, *drop* phrases (page chrome) absent,
-white space folded. trafilatura and readability-lxml (the ``bench`` extra)
-are scored the same way on the same rendered pages, for comparison.
+when :mod:`feeder.sanitize` is available) and the output compared with the
+labels, white space folded:
+
+* ``keep`` phrases must be in the visible text, ``drop`` phrases (page
+  chrome) must not;
+* ``keep_img`` / ``drop_img`` phrases are image URLs (or a distinctive part
+  of one, as written in the Markdown): an image counts as kept when the
+  phrase is part of the ``src`` of an ``<img>`` of the output (as is, or
+  percent-decoded).
+
+trafilatura and readability-lxml (the ``bench`` extra) are scored the same
+way on the same rendered pages, for comparison; trafilatura's text is its
+plain-text output (as before) and its images come from a second, HTML
+extraction with ``include_images=True``.  Literal ``**`` and ``__`` left in
+the visible text outside ``<pre>``/``<code>`` are counted (Markdown that did
+not render).  Results are also broken down by site (host; for WeChat pages
+the account, ``__biz`` of the URL), so that gains on sites whose recurring
+chrome can be learned from their other pages show.
 
     .venv/bin/python benchmarks/content_quality.py [--corpus ../shared/corpus/dev] [--verbose]
+    .venv/bin/python benchmarks/content_quality.py --corpus benchmarks/pages
 """
 
 from __future__ import annotations
@@ -18,10 +33,13 @@ import inspect
 import logging
 import sys
 import time
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 from bs4 import BeautifulSoup
@@ -33,6 +51,8 @@ from feeder.clean import clean_html  # noqa: E402
 from feeder.sites import SiteRules, load_rules  # noqa: E402
 
 _URL_KEYS = ("url", "source_url", "original_url", "link", "canonical_url")
+KINDS = ("keep", "drop", "keep_img", "drop_img")
+_WECHAT = "mp.weixin.qq.com"
 
 
 def fold(text: str) -> str:
@@ -61,6 +81,22 @@ def split_page(text: str) -> tuple[dict[str, Any], str]:
             if sep and key.strip():
                 meta[key.strip()] = value.strip().strip("'\"")
     return meta, body
+
+
+def page_url(meta: dict[str, Any]) -> str:
+    return next((str(meta[k]) for k in _URL_KEYS if meta.get(k)), "")
+
+
+def site_of(meta: dict[str, Any]) -> str:
+    """The site a page belongs to: its host, or for WeChat its account (``__biz``)."""
+    parts = urlsplit(page_url(meta))
+    host = (parts.hostname or "").lower()
+    if host == _WECHAT:
+        biz = parse_qs(parts.query).get("__biz")
+        if biz:
+            source = str(meta.get("source") or "").strip()
+            return f"wx:{biz[0]}" + (f" ({source})" if source else "")
+    return host or "(no url)"
 
 
 def render(body: str) -> str:
@@ -100,11 +136,130 @@ def text_of(html: str) -> str:
     return fold(BeautifulSoup(html, "lxml").get_text(" "))
 
 
-def stars_outside_code(html: str) -> int:
+@dataclass
+class Output:
+    """What an extractor made of one page."""
+
+    text: str
+    images: list[str] | None = None  # ``src`` of every <img>; None: images not scored
+    stars: int = 0  # literal "**" in the visible text outside code
+    unders: int = 0  # literal "__" likewise
+
+
+def html_output(html: str, text: str | None = None) -> Output:
+    """Text, image sources and literal-markup counts of an HTML output."""
     soup = BeautifulSoup(html, "lxml")
+    images = [str(img.get("src") or "") for img in soup.find_all("img")]
+    visible = fold(soup.get_text(" ")) if text is None else text
     for el in soup.find_all(["pre", "code"]):
         el.decompose()
-    return soup.get_text(" ").count("**")
+    rest = soup.get_text(" ")
+    return Output(visible, images, rest.count("**"), rest.count("__"))
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` cut or padded to ``width`` terminal columns (CJK characters take two)."""
+    out, used = "", 0
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if used + w > width:
+            break
+        out, used = out + ch, used + w
+    return out + " " * (width - used)
+
+
+def has_image(images: list[str], phrase: str) -> bool:
+    return any(phrase in src or phrase in unquote(src) for src in images)
+
+
+@dataclass
+class Tally:
+    """ok / total per label kind, literal-markup counts and time."""
+
+    ok: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    n: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    stars: int = 0
+    unders: int = 0
+    images_scored: bool = False
+    secs: float = 0.0
+
+    def share(self, kind: str) -> str:
+        if not self.n[kind] or (kind.endswith("_img") and not self.images_scored):
+            return "-"
+        return f"{self.ok[kind] / self.n[kind]:.3f}"
+
+
+def load_labels(corpus: Path) -> dict[str, list[tuple[str, str]]]:
+    labels: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    unknown: set[str] = set()
+    with (corpus / "labels.tsv").open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            kind = row["kind"].strip()
+            if kind not in KINDS:
+                unknown.add(kind)
+                continue
+            phrase = row["phrase"] if kind.endswith("_img") else fold(row["phrase"])
+            labels[row["file"]].append((kind, phrase.strip()))
+    if unknown:
+        print(f"ignored label kinds: {', '.join(sorted(unknown))}")
+    return labels
+
+
+def build_extractors(
+    rules: SiteRules, sanitize: Callable[[str, str], str] | None, fallbacks: list[str]
+) -> dict[str, Callable[[str, dict[str, Any], str], Output]]:
+    extractors: dict[str, Callable[[str, dict[str, Any], str], Output]] = {}
+
+    def feeder(html: str, meta: dict[str, Any], name: str) -> Output:
+        url = page_url(meta)
+        cleaned = clean_html(
+            html,
+            url=url,
+            title=str(meta.get("title") or ""),
+            source=str(meta.get("source") or ""),
+            rules=rules,
+        )
+        if cleaned.fallback:
+            fallbacks.append(name)
+        return html_output(sanitize(cleaned.html, url) if sanitize else cleaned.html)
+
+    extractors["feeder"] = feeder
+    try:
+        import trafilatura
+
+        def trafilatura_out(html: str, meta: dict[str, Any], name: str) -> Output:
+            doc = f"<html><body>{html}</body></html>"
+            text = trafilatura.extract(doc, output_format="txt", include_tables=True) or ""
+            with_images = trafilatura.extract(
+                doc, output_format="html", include_tables=True, include_images=True
+            )
+            return html_output(with_images or "", fold(text))
+
+        extractors["trafilatura"] = trafilatura_out
+    except ImportError:
+        print("trafilatura not installed (pip install .[bench])")
+    try:
+        from readability import Document
+
+        logging.getLogger("readability").setLevel(logging.ERROR)
+        extractors["readability"] = lambda html, meta, name: html_output(
+            Document(f"<html><body>{html}</body></html>").summary()
+        )
+    except ImportError:
+        print("readability-lxml not installed (pip install .[bench])")
+    return extractors
+
+
+def score(out: Output, labels: list[tuple[str, str]]) -> list[tuple[str, str, bool]]:
+    """(kind, phrase, passed) for every label of a page."""
+    results = []
+    for kind, phrase in labels:
+        if kind.endswith("_img"):
+            present = out.images is not None and has_image(out.images, phrase)
+        else:
+            present = phrase in out.text
+        results.append((kind, phrase, present == kind.startswith("keep")))
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,86 +271,83 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    labels: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    with (args.corpus / "labels.tsv").open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh, delimiter="\t"):
-            labels[row["file"]].append((row["kind"], fold(row["phrase"])))
+    labels = load_labels(args.corpus)
 
     rules = SiteRules() if args.no_rules else load_rules(None)
     sanitize = sanitizer()
-    extractors: dict[str, Callable[[str, dict[str, Any]], str]] = {}
+    fallbacks: list[str] = []
+    extractors = build_extractors(rules, sanitize, fallbacks)
 
-    def feeder_text(html: str, meta: dict[str, Any]) -> str:
-        url = next((str(meta[k]) for k in _URL_KEYS if meta.get(k)), "")
-        cleaned = clean_html(
-            html,
-            url=url,
-            title=str(meta.get("title") or ""),
-            source=str(meta.get("source") or ""),
-            rules=rules,
-        )
-        out = sanitize(cleaned.html, url) if sanitize else cleaned.html
-        feeder_text.stars += stars_outside_code(out)  # type: ignore[attr-defined]
-        if cleaned.fallback:
-            feeder_text.fallbacks += 1  # type: ignore[attr-defined]
-        return text_of(out)
-
-    feeder_text.stars = 0  # type: ignore[attr-defined]
-    feeder_text.fallbacks = 0  # type: ignore[attr-defined]
-    extractors["feeder"] = feeder_text
-    try:
-        import trafilatura
-
-        extractors["trafilatura"] = lambda html, meta: fold(
-            trafilatura.extract(
-                f"<html><body>{html}</body></html>", output_format="txt", include_tables=True
-            )
-            or ""
-        )
-    except ImportError:
-        print("trafilatura not installed (pip install .[bench])")
-    try:
-        from readability import Document
-
-        logging.getLogger("readability").setLevel(logging.ERROR)
-        extractors["readability"] = lambda html, meta: text_of(
-            Document(f"<html><body>{html}</body></html>").summary()
-        )
-    except ImportError:
-        print("readability-lxml not installed (pip install .[bench])")
-
-    stats = {name: [0, 0, 0, 0, 0.0] for name in extractors}  # keep ok/n, drop ok/n, secs
-    failures: list[str] = []
+    # Pages grouped by site: per-page cleaning for now, but a cleaner that learns a
+    # site's recurring chrome from its other pages would be handed each group whole.
+    sites: dict[str, list[tuple[str, dict[str, Any], str]]] = defaultdict(list)
     for name in sorted(labels):
-        path = args.corpus / name
-        meta, body = split_page(path.read_text(encoding="utf-8", errors="replace"))
-        html = render(body)
-        for ex_name, ex in extractors.items():
-            t0 = time.perf_counter()
-            text = ex(html, meta)
-            stats[ex_name][4] += time.perf_counter() - t0
-            for kind, phrase in labels[name]:
-                ok = (phrase in text) == (kind == "keep")
-                idx = 0 if kind == "keep" else 2
-                stats[ex_name][idx] += ok
-                stats[ex_name][idx + 1] += 1
-                if not ok and ex_name == "feeder":
-                    failures.append(f"{name}: {kind} failed: {phrase}")
+        meta, body = split_page((args.corpus / name).read_text(encoding="utf-8", errors="replace"))
+        sites[site_of(meta)].append((name, meta, render(body)))
 
+    totals = {ex: Tally() for ex in extractors}
+    per_site: dict[str, Tally] = {}
+    failures: list[str] = []
+    for site, pages in sites.items():
+        site_tally = per_site[site] = Tally(images_scored=True)
+        for name, meta, html in pages:
+            for ex_name, ex in extractors.items():
+                t0 = time.perf_counter()
+                out = ex(html, meta, name)
+                tally = totals[ex_name]
+                tally.secs += time.perf_counter() - t0
+                tally.stars += out.stars
+                tally.unders += out.unders
+                tally.images_scored |= out.images is not None
+                for kind, phrase, passed in score(out, labels[name]):
+                    tally.ok[kind] += passed
+                    tally.n[kind] += 1
+                    if ex_name == "feeder":
+                        site_tally.ok[kind] += passed
+                        site_tally.n[kind] += 1
+                        if not passed:
+                            failures.append(f"{name}: {kind} failed: {phrase}")
+                if ex_name == "feeder":
+                    site_tally.stars += out.stars
+
+    n_labels = {k: sum(1 for v in labels.values() for kind, _ in v if kind == k) for k in KINDS}
     print(
-        f"corpus: {args.corpus} ({len(labels)} files)"
-        f"{'' if sanitize else '  [feeder.sanitize not available: clean only]'}"
+        f"corpus: {args.corpus} ({len(labels)} files, {len(sites)} sites; "
+        + ", ".join(f"{n_labels[k]} {k}" for k in KINDS)
+        + ")"
+        + ("" if sanitize else "  [feeder.sanitize not available: clean only]")
     )
-    print(f"{'extractor':<12} {'keep':>6} {'drop':>6} {'ms/page':>8}")
-    for ex_name, (kok, kn, dok, dn, secs) in stats.items():
+    head = f"{'extractor':<12} {'keep':>6} {'drop':>6} {'img kept':>8} {'img dropped':>11}"
+    print(f"{head} {'**':>5} {'__':>5} {'ms/page':>8}")
+    for ex_name, t in totals.items():
         print(
-            f"{ex_name:<12} {kok / max(kn, 1):>6.3f} {dok / max(dn, 1):>6.3f} "
-            f"{1000 * secs / max(len(labels), 1):>8.1f}"
+            f"{ex_name:<12} {t.share('keep'):>6} {t.share('drop'):>6} {t.share('keep_img'):>8} "
+            f"{t.share('drop_img'):>11} {t.stars:>5} {t.unders:>5} "
+            f"{1000 * t.secs / max(len(labels), 1):>8.1f}"
         )
     print(
-        f"feeder: {feeder_text.stars} literal '**' outside code; "  # type: ignore[attr-defined]
-        f"{feeder_text.fallbacks} fallback(s)"
-    )  # type: ignore[attr-defined]
+        f"feeder: {len(fallbacks)} fallback(s)" + (f": {', '.join(fallbacks)}" if fallbacks else "")
+    )
+
+    multi = [s for s, pages in sites.items() if len(pages) > 1]
+    singles = [s for s in sites if s not in multi]
+    if multi:
+        print(f"\n{pad('feeder by site', 46)} pages   keep   drop  img kept  img dropped   **")
+        rows = [(site, len(sites[site]), per_site[site]) for site in multi]
+        rows.sort(key=lambda row: (-row[1], row[0]))
+        if singles:
+            rest = Tally(images_scored=True)
+            for site in singles:
+                for kind in KINDS:
+                    rest.ok[kind] += per_site[site].ok[kind]
+                    rest.n[kind] += per_site[site].n[kind]
+                rest.stars += per_site[site].stars
+            rows.append((f"({len(singles)} single-page sites)", len(singles), rest))
+        for site, pages, t in rows:
+            print(
+                f"{pad(site, 46)} {pages:>5} {t.share('keep'):>6} {t.share('drop'):>6} "
+                f"{t.share('keep_img'):>9} {t.share('drop_img'):>12} {t.stars:>4}"
+            )
     if args.verbose:
         for line in failures:
             print("  " + line)
