@@ -99,6 +99,44 @@ def site_of(meta: dict[str, Any]) -> str:
     return host or "(no url)"
 
 
+def learned_bodies(corpus: Path, pages: dict[str, tuple[dict[str, Any], str]]) -> dict[str, str]:
+    """Each page's body less its site's learned chrome, learned from every page of the corpus.
+
+    What ``feeder build`` does to a seed directory holding the corpus: sites as
+    :func:`feeder.learned.site_of` keys them, the shipped thresholds.
+    """
+    try:
+        from feeder.config import Settings
+        from feeder.learned import chrome_of, drop, fingerprints, learn
+        from feeder.learned import site_of as feeder_site
+        from feeder.urls import canonical
+    except ImportError:
+        return {}
+
+    def site(meta: dict[str, Any]) -> str:
+        try:
+            url = canonical(page_url(meta)) if page_url(meta) else ""
+        except ValueError:
+            url = ""
+        return feeder_site(url, str(meta.get("source") or ""))
+
+    every = {p.name: split_page(p.read_text(encoding="utf-8", errors="replace")) for p in
+             sorted(corpus.glob("*.txt"))}  # fmt: skip
+    packed: dict[str, list[bytes]] = defaultdict(list)
+    for meta, body in every.values():
+        packed[site(meta)].append(fingerprints(body))
+    defaults = Settings()
+    learned = {
+        key: learn(fps, min_seeds=defaults.learn_min_seeds, share=defaults.learn_share)
+        for key, fps in packed.items()
+    }
+    out: dict[str, str] = {}
+    for name, (meta, body) in pages.items():
+        chrome = chrome_of(fingerprints(body), learned.get(site(meta)))
+        out[name] = drop(body, chrome, title=str(meta.get("title") or ""))[0]
+    return out
+
+
 def render(body: str) -> str:
     try:
         from feeder.render import render_markdown
@@ -269,6 +307,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-rules", action="store_true", help="score feeder's generic layer alone (no site rules)"
     )
+    ap.add_argument(
+        "--no-learn",
+        action="store_true",
+        help="clean each page alone (no chrome learned from its site's other pages)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     labels = load_labels(args.corpus)
@@ -278,12 +321,20 @@ def main(argv: list[str] | None = None) -> int:
     fallbacks: list[str] = []
     extractors = build_extractors(rules, sanitize, fallbacks)
 
-    # Pages grouped by site: per-page cleaning for now, but a cleaner that learns a
-    # site's recurring chrome from its other pages would be handed each group whole.
+    # Pages grouped by site. feeder sees each page as a build of the whole corpus
+    # would: without the lines its site's other pages share (feeder.learned),
+    # unless --no-learn; the other extractors see the page alone.
+    pages_of = {
+        name: split_page((args.corpus / name).read_text(encoding="utf-8", errors="replace"))
+        for name in sorted(labels)
+    }
+    learned_body = {} if args.no_learn else learned_bodies(args.corpus, pages_of)
     sites: dict[str, list[tuple[str, dict[str, Any], str]]] = defaultdict(list)
-    for name in sorted(labels):
-        meta, body = split_page((args.corpus / name).read_text(encoding="utf-8", errors="replace"))
-        sites[site_of(meta)].append((name, meta, render(body)))
+    feeder_html: dict[str, str] = {}
+    for name, (meta, body) in pages_of.items():
+        html = render(body)
+        sites[site_of(meta)].append((name, meta, html))
+        feeder_html[name] = render(learned_body[name]) if name in learned_body else html
 
     totals = {ex: Tally() for ex in extractors}
     per_site: dict[str, Tally] = {}
@@ -293,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, meta, html in pages:
             for ex_name, ex in extractors.items():
                 t0 = time.perf_counter()
-                out = ex(html, meta, name)
+                out = ex(feeder_html[name] if ex_name == "feeder" else html, meta, name)
                 tally = totals[ex_name]
                 tally.secs += time.perf_counter() - t0
                 tally.stars += out.stars
