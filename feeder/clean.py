@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from . import extract as generic
 from .blocks import Block, has_element, measure, split_blocks
+from .images import judge_images
 from .sites import SiteRule, SiteRules, fold
 from .soup import BeautifulSoup, NavigableString, Tag
 from .tables import prune_tables
@@ -254,19 +255,40 @@ def _unwrap(soup: BeautifulSoup, rules: tuple[SiteRule, ...]) -> None:
             el.unwrap()
 
 
+_IMAGE_TEXT_MAX = 300
+
+
+def _image_text(src: str) -> str:
+    """The text of an image's :class:`Drop`: ``[img]`` and its URL."""
+    src = src.strip() or "(no source)"
+    return "[img] " + (src if len(src) <= _IMAGE_TEXT_MAX else src[: _IMAGE_TEXT_MAX - 1] + "…")
+
+
 def _record(blocks: list[Block], drops: list[Drop]) -> None:
-    """Add one :class:`Drop` per run of consecutive blocks dropped by the same rule."""
+    """Add one :class:`Drop` per run of consecutive blocks dropped by the same rule.
+
+    Each image of a dropped block gets a :class:`Drop` of its own, its URL as text.
+    """
     run_rule: str | None = None
     run_text: list[str] = []
+    images: list[Drop] = []
     for b in [*blocks, None]:
         rule = b.dropped if b is not None else None
         if rule != run_rule and run_rule is not None:
-            drops.append(Drop(run_rule, _shorten(" ".join(t for t in run_text if t))))
+            if run_text:
+                drops.append(Drop(run_rule, _shorten(" ".join(t for t in run_text if t))))
+            drops.extend(images)
+            images = []
         if rule != run_rule:
             run_text = []
         run_rule = rule
         if b is not None and rule is not None:
-            run_text.append(b.text or "[" + (b.el.name or "?") + "]")
+            srcs = [str(img.get("src") or "") for img in b.el.find_all("img")]
+            if b.el.name == "img":
+                srcs = [str(b.el.get("src") or "")]
+            images.extend(Drop(rule, _image_text(src)) for src in srcs if src.strip())
+            if b.text or not srcs:
+                run_text.append(b.text or "[" + (b.el.name or "?") + "]")
 
 
 def _light(blocks: list[Block]) -> None:
@@ -345,7 +367,9 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
                 b.dropped = None
         live = [b for b in blocks if b.live]
         generic.classify(live, 0, len(live) - 1)
+    image_drops = judge_images(blocks, source=source, fallback=fallback)
     _record(blocks, drops)
+    drops.extend(Drop(rule, _image_text(src)) for rule, src in image_drops)
     out = "\n".join(str(b.el) for b in blocks if b.live)
     article, lost = _article_prose(blocks)
     return Cleaned(

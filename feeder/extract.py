@@ -117,6 +117,38 @@ SECTION_MARKER = re.compile(
     _I,
 )
 
+#: Calls to action: follow, subscribe, join, scan the QR code, ask for a demo or a price,
+#: start free, download the app (searched in a short line or an image's alt text).
+_CTA = (
+    r"扫(?:描|一扫)?(?:下方|上方|左侧|右侧|图中|文末|下图|上图)?(?:的)?(?:二维码|小程序码|码)"
+    r"|长按(?:识别|扫码|关注|二维码|添加|下方)|识别(?:下方|图中)?二维码"
+    r"|(?:欢迎|点击|一键|戳|记得)关注|关注(?:我们|本号|公众号|作者)"
+    r"|关注.{0,16}(?:公众号|官方号|抖音号|视频号|微博|头条号|账号|服务号)"
+    r"|(?:加入|进入|欢迎加入|申请加入)(?:我们的?)?.{0,16}(?:星球|社群|社区|交流群|群聊|圈子|知识库|会员|粉丝群)"
+    r"|知识星球|付费(?:社群|圈子|专栏)|(?:添加|加)(?:小编|客服|助手|好友|微信|作者)"
+    r"|(?:免费)?(?:申请|预约)(?:试用|演示|体验|demo)|免费(?:试用|领取|下载|注册|体验)"
+    r"|联系(?:我们|客服|销售|商务).{0,12}(?:报价|试用|演示|合作|咨询|获取|购买)"
+    r"|立即(?:下载|注册|订阅|体验|购买|咨询|试用|报名|领取|加入|关注)"
+    r"|点(?:个|一下)?(?:赞|在看)"
+    r"|(?:点赞|在看|转发|分享|收藏)(?:[、，,和与+ ]+(?:点赞|在看|转发|分享|收藏))+"
+    r"|订阅(?:我们|本刊|杂志|专栏|本号|公众号)|下载.{0,16}(?:app|客户端)"
+    r"|subscribe(?: now| today| for free| here)?(?: to| for)? (?:our|the|my|this) "
+    r"|(?:sign up|subscribe|register) (?:for|to) (?:our|the|my|a|free)\b.{0,40}"
+    r"(?:newsletter|updates|digest|list|e-?mails?|webinar|briefing)"
+    r"|newsletter|mailing list|(?:enter|your) (?:your )?e-?mail(?: address)?"
+    r"|join (?:our|the|my|over|\d[\d,.]*k?\+?)\b.{0,40}(?:community|list|discord|slack|telegram"
+    r"|subscribers|readers|members|professionals|people)"
+    r"|(?:follow|find|connect with) (?:us|me)\b"
+    r"|(?:request|book|schedule|get|see|watch|try) (?:a|an|our) "
+    r"(?:free |live |quick |personali[sz]ed )?demo"
+    r"|contact (?:us|sales|our (?:sales )?team)\b.{0,40}(?:pricing|demo|quote|trial|learn|started)"
+    r"|(?:start|try|get started|sign up)(?: (?:it|now|your|a|for|with))* (?:free|for free)\b"
+    r"|free trial|(?:download|get) (?:the|our) (?:free |mobile )?app\b"
+    r"|(?:download|get) (?:the|our|your) (?:free )?(?:e-?book|white ?paper|report|guide|copy)\b"
+    r"|get it on google play|download on the app store|available on the app store"
+)
+CTA = re.compile(_CTA, _I)
+
 #: The drops made for where a block stands, not for what it says.
 POSITIONAL = frozenset({"generic:outside-article", "generic:trailing-section"})
 
@@ -204,12 +236,16 @@ def drop_section(blocks: Sequence[Block], i: int, end: int, rule: str) -> None:
     """Drop the marker ``blocks[i]`` and the link/short blocks that follow it."""
     blocks[i].dropped = rule
     level = blocks[i].level
+    links = False
     for b in blocks[i + 1 : end + 1]:
         if b.kind == "heading" and (b.level <= level or not level) and b.link_density < 0.5:
             break
+        if links and b.units > 0 and b.link_units == 0 and b.kind != "image":
+            break  # a line without a link after the links: the next section's heading
         linky = b.link_density >= 0.5 or b.kind in ("image", "rule") or b.units < SHORT
         if not linky:
             break
+        links = links or b.link_density >= 0.5
         b.dropped = rule
 
 

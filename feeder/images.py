@@ -1,0 +1,314 @@
+"""Images are content or chrome, like text.
+
+A scraped page's images are the article's figures, screenshots and photos,
+and the page's furniture: logos, avatars, share and counter icons, QR codes
+beside "扫码关注", promo banners, tracking pixels, decorations repeated
+through the article, thumbnails of related posts. Text decides first
+(:mod:`feeder.extract`): an image in a dropped block goes with it. Then each
+image is judged on
+
+* what it is (:func:`chrome_image`): a size of at most :data:`SMALL` pixels
+  (``width``/``height``, ``16x16`` or ``?w=48`` in its URL), a tracking
+  pixel, a URL or alt text that names a logo, avatar, icon, badge or QR code,
+  an alt text that is the site's or account's name, or a call to action;
+* how often it occurs: the same picture twice in the article is decoration
+  (WeChat's divider lines);
+* its neighbours, the nearest lines of text before and after it: an image
+  beside a call to action ("扫码关注", "Subscribe") illustrates it; an image
+  whose neighbours are both chrome is chrome.
+
+The lead (hero) image between an article's title and its first paragraph
+lies outside the best run of prose blocks, yet it is the article's: it is
+kept when it leads straight (over a few short lines such as the date) to the
+article's first block, is not linked elsewhere and nothing else marks it.
+When unsure, an image stays.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
+
+from .blocks import Block, measure
+from .extract import CTA, POSITIONAL, SHORT
+from .sites import fold
+from .soup import Tag
+
+#: An image at most this many pixels wide or high (when its markup or URL says) is an icon.
+SMALL = 64
+#: Words of an image's URL or alt text that name page furniture, wherever it stands.
+CHROME_WORDS = frozenset(
+    {
+        "avatar",
+        "avatars",
+        "headshot",
+        "headshots",
+        "gravatar",
+        "favicon",
+        "qrcode",
+        "qrcodes",
+        "qr",
+        "emoji",
+        "emoticon",
+        "emoticons",
+        "smiley",
+        "sprite",
+        "sprites",
+        "spacer",
+        "pixel",
+        "beacon",
+        "badge",
+        "badges",
+        "btn",
+        "button",
+        "buttons",
+    }
+)
+#: ... and words that name furniture unless the image stands among the article's
+#: paragraphs (an article about a company may show its logo).
+BRAND_WORDS = frozenset({"logo", "logos", "icon", "icons", "wechat", "weixin", "banner"})
+#: ... and the same in Chinese (searched in the alt text).
+_CHROME_ALT = re.compile(r"二维码|头像|扫码|扫一扫|小程序码")
+_BRAND_ALT = re.compile(r"图标|公众号|广告|标志|徽标")
+#: Hosts that only serve avatars, badges or counters.
+_CHROME_HOSTS = ("gravatar.com", "badgen.net", "shields.io", "cnzz.com", "google-analytics.com")
+#: Alt texts that say nothing of what an image shows (never a brand name).
+_GENERIC_ALTS = frozenset({"", "image", "img", "photo", "picture", "图片", "图", "图像", "封面"})
+_WORD = re.compile(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|\d+")
+_SEPARATORS = re.compile(r"[-_.~+%,;=!@ ]+")
+#: A word of a URL longer than this is an identifier (WeChat's base64 names), not words.
+_ID_CHARS = 20
+_URL_SIZE = re.compile(r"(?<![\d.])(\d{1,4})[x×](\d{1,4})(?![\d])")
+_QUERY_SIZE = re.compile(r"(?:^|&)(?:w|h|width|height|s|size)=(\d{1,4})(?:&|$)")
+_DIGITS = re.compile(r"\s*(\d{1,5})")
+#: A link target that is a picture: the image linked to its full size.
+_IMAGE_HREF = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|svg|tiff?)(?:[?#]|$)|wx_fmt=", re.I)
+#: A lead image may be this many short lines (date, byline, title) before the article.
+_LEAD_LINES = 4
+_LEAD_LINE_UNITS = 90.0
+_LEAD_LINK_UNITS = 40.0
+
+
+def _dimension(value: object) -> int | None:
+    m = _DIGITS.match(str(value)) if value is not None else None
+    return int(m.group(1)) if m else None
+
+
+def _words(text: str) -> set[str]:
+    """The lower-case words of ``text``, camelCase split, identifiers left out."""
+    out: set[str] = set()
+    for part in _SEPARATORS.split(text):
+        for piece in part.split("/"):
+            if len(piece) > _ID_CHARS:
+                continue
+            out.update(w.lower() for w in _WORD.findall(piece))
+    return out
+
+
+def chrome_image(img: Tag, brands: frozenset[str]) -> tuple[str, bool] | None:
+    """The rule that makes ``img`` page furniture by what it is, or ``None``.
+
+    The flag tells whether the rule holds wherever the image stands (``True``)
+    or only outside the article's paragraphs (a logo, an icon, a banner).
+    """
+    src = str(img.get("src") or "").strip()
+    alt = fold(str(img.get("alt") or ""))
+    dims = [d for d in (_dimension(img.get("width")), _dimension(img.get("height"))) if d]
+    if any(d <= 2 for d in dims):
+        return "generic:image-pixel", True
+    if dims and max(dims) <= SMALL:
+        return "generic:image-small", True
+    try:
+        parts = urlsplit(src)
+    except ValueError:
+        parts = urlsplit("")
+    host = (parts.hostname or "").lower()
+    for m in _URL_SIZE.finditer(parts.path):
+        if max(int(m.group(1)), int(m.group(2))) <= SMALL:
+            return "generic:image-small", True
+    sizes = [int(m) for m in _QUERY_SIZE.findall(parts.query)]
+    if sizes and max(sizes) <= SMALL:
+        return "generic:image-small", True
+    if any(host == h or host.endswith("." + h) for h in _CHROME_HOSTS):
+        return "generic:image-icon", True
+    words = _words(host.replace(".", " ") + " " + parts.path) | _words(alt)
+    if words & CHROME_WORDS or _CHROME_ALT.search(alt):
+        return "generic:image-icon", True
+    if alt and CTA.search(alt):
+        return "generic:image-cta", True
+    if words & BRAND_WORDS or _BRAND_ALT.search(alt):
+        return "generic:image-logo", False
+    if alt and alt.casefold() in brands:
+        return "generic:image-brand", False
+    return None
+
+
+def brand_names(blocks: Sequence[Block], source: str) -> frozenset[str]:
+    """The names of the site or account: ``source`` and the short lines dropped before the article.
+
+    An image whose alt text is one of them is the site's logo or the account's banner.
+    """
+    names = {fold(source).casefold()}
+    for b in blocks:
+        if b.live and b.units > 0 and b.kind not in ("image", "rule", "embed"):
+            break
+        if b.dropped and b.text and b.units <= 40:
+            names.add(b.text.casefold())
+            names.add(b.text.casefold() + " logo")
+    names.add(fold(source).casefold() + " logo")
+    return frozenset(n for n in names if n.strip() and n not in _GENERIC_ALTS and len(n) >= 2)
+
+
+def _images(block: Block) -> list[Tag]:
+    if block.el.name == "img":
+        return [block.el]
+    return [t for t in block.el.find_all("img")]
+
+
+def _is_text(block: Block) -> bool:
+    return block.units > 0 and block.kind not in ("image", "rule", "embed")
+
+
+def _is_cta(block: Block) -> bool:
+    return block.units <= 120 and bool(CTA.search(block.text))
+
+
+def _linked_away(img: Tag) -> bool:
+    """True if ``img`` is inside a link that leads elsewhere than the picture itself."""
+    parent = img.parent
+    while parent is not None and parent.name != "a":
+        parent = parent.parent
+    if parent is None:
+        return False
+    href = str(parent.get("href") or "").strip()
+    return bool(href) and href != str(img.get("src") or "") and not _IMAGE_HREF.search(href)
+
+
+class _Judge:
+    """The image pass over one entry's blocks; ``drops`` collects (rule, src) pairs."""
+
+    def __init__(self, blocks: Sequence[Block], brands: frozenset[str]) -> None:
+        self.blocks = blocks
+        self.brands = brands
+        self.drops: list[tuple[str, str]] = []
+        self.text_at = [i for i, b in enumerate(blocks) if _is_text(b)]
+
+    def remove(self, block: Block, imgs: Iterable[Tag], rule: str) -> None:
+        """Drop ``imgs`` of ``block``: the whole block when nothing else is left in it."""
+        imgs = list(imgs)
+        if not imgs:
+            return
+        if block.kind == "image" and len(imgs) == len(_images(block)):
+            block.dropped = rule
+            return
+        for img in imgs:
+            self.drops.append((rule, str(img.get("src") or "")))
+            img.decompose()
+        measure(block)
+        if not block.text and not _images(block) and block.kind in ("para", "other", "image"):
+            block.dropped = rule
+
+    def neighbours(self, i: int) -> tuple[Block | None, Block | None]:
+        before = [j for j in self.text_at if j < i]
+        after = [j for j in self.text_at if j > i]
+        prev = self.blocks[before[-1]] if before else None
+        nxt = self.blocks[after[0]] if after else None
+        return prev, nxt
+
+    def intrinsic(self) -> None:
+        for i, b in enumerate(self.blocks):
+            if b.dropped and b.dropped not in POSITIONAL:
+                continue
+            imgs = _images(b)
+            if not imgs:
+                continue
+            bad: dict[str, list[Tag]] = {}
+            among: bool | None = None  # the block stands among the article's paragraphs
+            for img in imgs:
+                found = chrome_image(img, self.brands)
+                if found is None:
+                    continue
+                rule, anywhere = found
+                if not anywhere:
+                    if among is None:
+                        among = self.among_prose(i, b)
+                    if among:
+                        continue
+                bad.setdefault(rule, []).append(img)
+            if b.kind == "image" and sum(map(len, bad.values())) == len(imgs):
+                b.dropped = next(iter(bad))
+                continue
+            if b.live:
+                for rule, found_imgs in bad.items():
+                    self.remove(b, found_imgs, rule)
+
+    def among_prose(self, i: int, block: Block) -> bool:
+        """True if block ``i`` is (or stands between) kept paragraphs of the article."""
+        if block.kind != "image":
+            return block.live and block.units >= _LEAD_LINE_UNITS
+        prev, nxt = self.neighbours(i)
+        return all(
+            n is not None and n.live and n.units >= SHORT and n.link_density < 0.5
+            for n in (prev, nxt)
+        )
+
+    def repeated(self) -> None:
+        live = [(b, img) for b in self.blocks if b.live for img in _images(b)]
+        counts = Counter(str(img.get("src") or "") for _, img in live)
+        for b, img in live:
+            src = str(img.get("src") or "")
+            if src and counts[src] > 1 and b.live:
+                self.remove(b, [img], "generic:image-repeated")
+
+    def context(self, *, fallback: bool) -> None:
+        first_live = next((i for i in self.text_at if self.blocks[i].live), None)
+        for i, b in enumerate(self.blocks):
+            if b.kind != "image" or (b.dropped and b.dropped not in POSITIONAL):
+                continue
+            prev, nxt = self.neighbours(i)
+            if (prev is not None and _is_cta(prev)) or (nxt is not None and _is_cta(nxt)):
+                b.dropped = "generic:image-cta"
+            elif b.live:
+                if fallback or (prev is None and nxt is None):
+                    continue
+                if _chrome(prev) and _chrome(nxt):
+                    b.dropped = "generic:image-among-chrome"
+            elif (
+                b.dropped == "generic:outside-article"
+                and first_live is not None
+                and i < first_live
+                and self.leads(i, first_live)
+                and not any(_linked_away(img) for img in _images(b))
+            ):
+                b.dropped = None  # the article's lead image
+
+    def leads(self, i: int, first: int) -> bool:
+        """True if only a few short lines lie between image ``i`` and the article's first block."""
+        lines = 0
+        for b in self.blocks[i + 1 : first]:
+            if not _is_text(b):
+                continue
+            if b.units > _LEAD_LINE_UNITS or _is_cta(b):
+                return False
+            if b.link_density >= 0.5 and b.units > _LEAD_LINK_UNITS:
+                return False  # a menu, not an author's or a category's name
+            lines += 1
+        return lines <= _LEAD_LINES
+
+
+def _chrome(block: Block | None) -> bool:
+    """True if a neighbour is missing or was dropped as chrome (not for its place alone)."""
+    return block is None or (block.dropped is not None and block.dropped not in POSITIONAL)
+
+
+def judge_images(blocks: Sequence[Block], *, source: str, fallback: bool) -> list[tuple[str, str]]:
+    """Drop the images of ``blocks`` that are chrome; returns the (rule, src) of images removed
+    from inside kept blocks (whole dropped blocks are recorded by the caller).
+    """
+    judge = _Judge(blocks, brand_names(blocks, source))
+    judge.intrinsic()
+    judge.context(fallback=fallback)
+    judge.repeated()
+    return judge.drops
