@@ -345,11 +345,14 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
         sum(1 for b in blocks if b.live and b.units > 0) <= SHORT_BODY_BLOCKS
         and total <= SHORT_BODY_UNITS
     )
-    generic.extract(blocks, title, pin_start=started)
+    live = [b for b in blocks if b.live]
+    names = generic.site_names(source)
+    generic.extract(blocks, title, pin_start=started, names=names)
     _drop_byline(blocks, source)
     kept = _prose(blocks)
+    ref = _reference_prose(live, names)
     fallback = False
-    if total > 0 and (kept < MIN_KEPT_SHARE * total or kept < min(MIN_KEPT_UNITS, total)):
+    if total > 0 and (kept < MIN_KEPT_SHARE * ref or kept < min(MIN_KEPT_UNITS, total)):
         logger.info(
             "cleaning %s (%s) kept %.0f of %.0f units of text: using the whole body instead",
             url or title,
@@ -379,6 +382,25 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
         article_units=article,
         article_dropped=lost,
     )
+
+
+def _reference_prose(blocks: list[Block], names: tuple[str, ...]) -> float:
+    """The prose the kept article is measured against to tell whether extraction failed.
+
+    ``blocks`` were live before extraction. Link lists (whose dates and counts
+    are not prose) do not count, nor what follows the first block after the
+    kept ones that ends an article (:func:`feeder.extract.ends_article`: a
+    "Comments" or "Recent posts" heading, the footer, the author's box): the
+    page's comments and sidebars may outweigh a short article.
+    """
+    last = max((i for i, b in enumerate(blocks) if b.live), default=-1)
+    total = 0.0
+    for i, b in enumerate(blocks):
+        if i > last and generic.ends_article(b, names):
+            break
+        if b.link_density < 0.5:
+            total += max(b.units - b.link_units, 0.0)
+    return total
 
 
 #: A block of at least this much prose (units) that reads as prose is article text.

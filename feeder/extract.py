@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from .blocks import Block, has_element
+from .blocks import Block, has_element, units
+from .sites import fold
 
 _I = re.IGNORECASE
 
@@ -41,6 +42,10 @@ _COUNTER = (
     r"(?:(?:views?|reads?|阅读量?|浏览量?|评论)[:：]?\s*[\d,.]+[kw万]?"
     r"|[\d,.]+[kw万]?\s*(?:条评论|comments?|views?|reads?|次阅读|次浏览|阅读|浏览))"
 )
+
+#: The line that closes an article ("END", "（完）", "-- The End --").
+_END_MARK = r"(?:-+|—+|=+)?\s*(?:the )?end\s*(?:-+|—+|=+)?|-?\s*(?:全文)?完\s*-?|（(?:全文)?完）"
+END_MARK = re.compile(_END_MARK, _I)
 
 #: Lines that are page chrome wherever they stand (the whole block's text).
 CHROME_LINE = re.compile(
@@ -60,7 +65,17 @@ CHROME_LINE = re.compile(
     r"|在公众号小说中沉浸阅读|字号[:：]? ?大 ?中 ?小|(?:font size|text size)[: ]+a ?a ?a"
     r"|(?:当前位置|您的位置|你的位置|current location)[:：].{0,80}"
     r"|press enter or click to view image in full size"
-    rf"|(?:{_DATE}\s*)?{_COUNTER}(?:\s*[·|/]?\s*{_COUNTER})*",
+    r"|回复|reply|编辑|edit this page|edit on github|编辑此页|举报|赞赏|打赏|分享至"
+    r"|(?:(?:微信|支付宝)(?:赞赏|打赏|扫码)\s*)+"
+    r"|comments are closed\.?|评论已关闭|(?:post )?tags?\s*[:：]"
+    r"|please enable javascript to view the comments.*|(?:blog )?comments powered by disqus\.?"
+    r"|condividi|commenti|iscriviti|partager|commentaires|s'abonner|teilen|kommentare"
+    r"|abonnieren|compartir|comentarios|suscr[ií]bete|nessun post"
+    r"|复制链接|copy link|permalink|save|saved|cite|cite this|bookmark|listen|print this"
+    r"|(?:keep|continue) reading\W*|read more\W*|view (?:all|more)\W*|load more|show more"
+    rf"|{_END_MARK}"
+    r"|\d[\d,.]{2,}[kw万]?|[\d.]+[kw万]|(?:\d+\s*(?:推荐|收藏|赞|点赞|喜欢|分享|评论|likes?|shares?)\s*)+"
+    rf"|(?:{_DATE}\s*)?(?:post )?{_COUNTER}(?:\s*[·|/]?\s*{_COUNTER})*",
     _I,
 )
 
@@ -75,12 +90,34 @@ _NOTICE = (
     r"|本文由\s*.{1,20}?\s*原创发布[。.]?"
     r"|本公众号所载文章.{10,400}"
     r"|.{0,40}?如有侵权[，,]?\s*请.{0,10}?联系.{0,20}?删除.{0,20}"
-    r"|this (?:entry|post|article) was posted (?:on|in) .{5,120}"
+    r"|this (?:entry|post|article) was posted (?:on|in) .{5,320}"
+    r"|转载请注明(?:出处|来源|作者)?(?:[和及与、]?(?:本文|原文)?(?:链接|出处|作者|来源))*[。.！!]?"
+    r"|.{0,40}?如有侵权[，,]?\s*请.{0,60}"
+    r"|(?:本文|文章|内容)(?:仅)?(?:代表|系|为)作者(?:个人)?(?:观点|立场).{0,80}?(?:[。.！!]|$)"
+    r"|.{0,60}?不代表本(?:站|平台|号|网|刊|公众号)(?:的)?(?:立场|观点|赞同).{0,80}?(?:[。.！!]|$)"
+    r"|(?:版权|免责)声明\s*[:：]?.{0,800}"
+    r"|(?:the )?(?:views|opinions)(?: and opinions)? expressed .{0,80}? (?:are|is) "
+    r"(?:those of|solely)"
+    r".{0,160}?(?:[.!]|$)"
+    r"|.{0,80}?does not (?:necessarily )?(?:represent|reflect) (?:the )?"
+    r"(?:views|position|opinions?)"
+    r".{0,120}?(?:[.!]|$)"
     r"|sent through the full disclosure mailing list.{0,200}"
 )
 #: A block made only of such notices (dropped wherever it stands).
 BOILERPLATE = re.compile(rf"(?:{_NOTICE})(?:\s*(?:{_NOTICE}))*", _I)
-_BOILERPLATE_MAX_UNITS = 400.0
+_BOILERPLATE_MAX_UNITS = 900.0
+
+#: The page's footer: a copyright line, a site licence number, a theme credit.
+FOOTER = re.compile(
+    r".{0,120}?(?:(?:copyright|©|\(c\))\s*(?:©\s*)?(?:\d{4}|.{0,80}?all rights reserved)"
+    r"|版权所有|版权(?:属于|归).{0,60}所有|all rights reserved|icp[备证]\s*\d+号|公网安备\s*\d+号"
+    r"|(?:proudly )?powered by (?:wordpress|hugo|ghost|jekyll|hexo|blogger|substack|medium"
+    r"|typecho|halo|zola|pelican|docusaurus|gatsby|next\.js|astro|vuepress|gitbook)"
+    r"|theme (?:by|designed by) ).{0,300}",
+    _I,
+)
+_FOOTER_MAX_UNITS = 400.0
 
 #: A row of share or follow buttons: a label, then nothing but links.
 SHARE_ROW = re.compile(
@@ -106,14 +143,17 @@ TAIL_MARKER = re.compile(
     r"|相关(?:推荐|文章|阅读|资讯|内容)|推荐阅读|往期(?:回顾|推荐|精选)|猜你喜欢：?"
     r"|热门(?:推荐|文章)|发表评论|评论|全部评论|\d+ ?条评论|上一篇.*|下一篇.*"
     r"|版权(?:声明.*)?|分享到：?|被以下专辑收录.*|电报讨论|recommend"
-    r"|预览时标签不可点|微信扫一扫.*|继续滑动看下一个|轻触阅读原文|向上滑动看下一个",
+    r"|预览时标签不可点|微信扫一扫.*|继续滑动看下一个|轻触阅读原文|向上滑动看下一个"
+    r"|(?:spread the word\W*)?share (?:this|the) (?:post|article|story|page)\W*"
+    r"|分享至|分享本文|赞赏|打赏|关于作者|作者简介|作者介绍|about the authors?|author bio"
+    r"|(?:the )?end|(?:全文)?完",
     _I,
 )
 
 #: Headings of link-list sections, dropped with their links wherever they stand.
 SECTION_MARKER = re.compile(
     TAIL_MARKER.pattern + r"|table of contents|contents|on this page|in this article|目录|文章目录"
-    r"|categories|tags:?|latest posts|past events|archives|topics|more context",
+    r"|categories|(?:post )?tags:?|latest posts|past events|archives|topics|more context",
     _I,
 )
 
@@ -132,6 +172,7 @@ _CTA = (
     r"|点(?:个|一下)?(?:赞|在看)"
     r"|(?:点赞|在看|转发|分享|收藏)(?:[、，,和与+ ]+(?:点赞|在看|转发|分享|收藏))+"
     r"|订阅(?:我们|本刊|杂志|专栏|本号|公众号)|下载.{0,16}(?:app|客户端)"
+    r"|(?:打开)?微信扫一扫|试用(?:地址|链接|入口|申请)|(?:申请|免费|限时)试用"
     r"|subscribe(?: now| today| for free| here)?(?: to| for)? (?:our|the|my|this) "
     r"|(?:sign up|subscribe|register) (?:for|to) (?:our|the|my|a|free)\b.{0,40}"
     r"(?:newsletter|updates|digest|list|e-?mails?|webinar|briefing)"
@@ -181,7 +222,11 @@ def title_matches(text: str, title: str) -> bool:
 
 def is_marker(block: Block, pattern: re.Pattern[str]) -> bool:
     """True if ``block`` is a short line whose whole text ``pattern`` names."""
-    if block.kind not in ("heading", "para", "other") or block.units > _MARKER_MAX_UNITS:
+    if block.units > _MARKER_MAX_UNITS:
+        return False
+    if block.kind not in ("heading", "para", "other") and not (
+        block.kind == "list" and len(block.el.find_all("li")) == 1
+    ):
         return False
     text = block.text.strip(_MARKER_DECORATION)
     return bool(pattern.fullmatch(block.text) or (text and pattern.fullmatch(text)))
@@ -249,11 +294,15 @@ def drop_section(blocks: Sequence[Block], i: int, end: int, rule: str) -> None:
         b.dropped = rule
 
 
-def extract(blocks: list[Block], title: str, *, pin_start: bool = False) -> None:
+def extract(
+    blocks: list[Block], title: str, *, pin_start: bool = False, names: Collection[str] = ()
+) -> None:
     """Mark every live block outside the article with the generic rule that dropped it.
 
     ``pin_start``: a site rule already found where the article starts, so the
     run of kept blocks may not start later than the first live block.
+    ``names``: the site's or author's names (see :func:`site_names`): a
+    heading that only names them after the article opens its author box.
     """
     live = [b for b in blocks if b.live]
     if not live:
@@ -279,20 +328,266 @@ def extract(blocks: list[Block], title: str, *, pin_start: bool = False) -> None
                 break
             if i < start:
                 break
-    # End at the first trailing-section marker once enough article precedes it.
+    # End at the first trailing-section marker (or the page's footer, or the
+    # author's box) once enough article precedes it.
     tail = len(live)
     for j in range(start + 1, end + 1):
-        if is_marker(live[j], TAIL_MARKER):
-            before = _mass(live[start:j])
-            if before >= max(0.25 * segment_mass, 100.0):
-                end = tail = j - 1
-                break
+        b = live[j]
+        if not ends_article(b, names):
+            continue
+        share = 0.5 if is_footer(b) else 0.25
+        before = _mass(live[start:j])
+        if before >= max(share * segment_mass, 100.0):
+            end = tail = j - 1
+            break
     else:
         end = _last_lines(live, end, counts)
     for k, b in enumerate(live):
         if b.live and not start <= k <= end:
             b.dropped = "generic:trailing-section" if k > tail else "generic:outside-article"
+    trim(live, start, end, counts, cut=tail < len(live))
+
+
+def trim(
+    live: Sequence[Block], start: int, end: int, counts: Counter[str], *, cut: bool = False
+) -> None:
+    """Drop the chrome at both ends of ``live[start:end+1]``, then the chrome lines inside it."""
+    mass = _mass(live[start : end + 1])
+    first = _trim_head(live, start, end, counts)
+    _trim_tail(live, first, end, counts, mass, cut=cut)
     classify(live, start, end)
+
+
+def ends_article(block: Block, names: Collection[str] = ()) -> bool:
+    """True if the article cannot go on past ``block``: a trailing-section heading
+    ("Related posts", "推荐阅读"), the page's footer, or a heading naming the
+    site or its author (the author's box).
+    """
+    if is_marker(block, TAIL_MARKER) or is_footer(block):
+        return True
+    if block.kind != "heading" or block.units > _NAME_MAX_UNITS:
+        return False
+    text = _norm(block.text)
+    return len(text) >= 2 and any(text == _norm(n) for n in names)
+
+
+_NAME_MAX_UNITS = 60.0
+
+
+def is_footer(block: Block) -> bool:
+    """True if ``block`` is a line of the page's footer: a copyright, a licence number, a credit."""
+    return (
+        block.kind in ("para", "other", "list", "heading")
+        and 0 < block.units <= _FOOTER_MAX_UNITS
+        and bool(FOOTER.fullmatch(block.text))
+    )
+
+
+def site_names(source: str) -> tuple[str, ...]:
+    """The names of a site or its author in ``source`` ("Troy Hunt's Blog" → "Troy Hunt")."""
+    name = " ".join(source.split())
+    if not name:
+        return ()
+    bare = _SITE_SUFFIX.sub("", name).strip(" -–—|·:：")
+    return tuple(dict.fromkeys(n for n in (name, bare) if n))
+
+
+_SITE_SUFFIX = re.compile(
+    r"(?:['’]s)?\s*(?:blog|weblog|website|site|homepage|home page|journal|newsletter|notes)$"
+    r"|(?:的)?(?:博客|个人博客|技术博客|网站|主页)$",
+    _I,
+)
+#: A line that ends like a sentence ("Many stickers.", "成功抓取到数据。").
+_SENTENCE_END = re.compile(r"[.!?。！？…:：;；)）\]」』”\"'’]\s*$")
+#: The path of a link to a tag or category page.
+_TAG_HREF = re.compile(r"/(?:tags?|category|categories|topics?|labels?|archives?|keywords?)/", _I)
+#: Trailing chrome after a separator ("Reply", tags) is at most this share of the article.
+_ISLAND_SHARE = 0.2
+_ISLAND_MAX_UNITS = 200.0
+
+
+def _is_empty(block: Block) -> bool:
+    return block.kind in ("image", "rule", "embed") or (
+        block.units == 0 and block.kind != "heading"
+    )
+
+
+def chrome_line(block: Block) -> bool:
+    """True if ``block`` is one of the lines that are chrome wherever they stand."""
+    if block.units >= _MARKER_MAX_UNITS or not block.text:
+        return False
+    text = block.text.strip(_MARKER_DECORATION)
+    return bool(CHROME_LINE.fullmatch(block.text) or (text and CHROME_LINE.fullmatch(text)))
+
+
+def is_cta(block: Block) -> bool:
+    """True if ``block`` is a short call to action (follow, subscribe, scan, ask for a demo)."""
+    return 0 < block.units <= _CTA_MAX_UNITS and bool(CTA.search(block.text))
+
+
+_CTA_MAX_UNITS = 120.0
+#: After the article, a call to action may be a paragraph ("To subscribe to the newsletter…").
+_TAIL_CTA_UNITS = 300.0
+
+
+def _tag_line(block: Block) -> bool:
+    """True if ``block`` is nothing but links to tag or category pages."""
+    if block.link_density < 0.9:
+        return False
+    hrefs = [str(a.get("href") or "") for a in block.el.find_all("a")]
+    if block.el.name == "a":
+        hrefs = [str(block.el.get("href") or "")]
+    return bool(hrefs) and all(_TAG_HREF.search(h) for h in hrefs)
+
+
+def _reference(block: Block) -> bool:
+    """True if the links are references: addresses, or one link with a title's length."""
+    texts = [fold(a.get_text(" ")) for a in block.el.find_all("a")]
+    if block.el.name == "a":
+        texts = [block.text]
+    if len(texts) == 1 and units(texts[0]) >= _REFERENCE_UNITS:
+        return True
+    urls = sum(1 for t in texts if "://" in t or t.startswith("www."))
+    return bool(texts) and urls * 2 >= len(texts)
+
+
+_REFERENCE_UNITS = 30.0
+
+
+def _chrome_at_end(block: Block, repeated: bool) -> bool | None:
+    """Whether ``block`` is chrome at the article's end: ``True`` if something marks it,
+    ``None`` if it only may be (a heading, a short line), ``False`` if it reads as article.
+    """
+    if (
+        chrome_line(block)
+        or is_cta(block)
+        or is_footer(block)
+        or is_marker(block, SECTION_MARKER)
+        or (block.units < _BOILERPLATE_MAX_UNITS and BOILERPLATE.fullmatch(block.text))
+        or _tag_line(block)
+    ):
+        return True
+    if block.link_density >= 0.5 and block.units < 300 and not _reference(block):
+        return True
+    if block.units <= _TAIL_CTA_UNITS and CTA.search(block.text):
+        return True
+    if repeated and block.kind != "pre":
+        return True
+    if (block.kind == "heading" and block.units < _MARKER_MAX_UNITS) or _meta_line(block):
+        return None  # a credit line ("编辑：李四") ends many an article
+    if (
+        block.units < SHORT
+        and block.kind in ("para", "other")
+        and not (_SENTENCE_END.search(block.text))
+    ):
+        return None
+    return False
+
+
+def _trim_tail(
+    live: Sequence[Block],
+    start: int,
+    end: int,
+    counts: Counter[str],
+    mass: float,
+    *,
+    cut: bool,
+) -> None:
+    """Drop the chrome the article ends with: share rows, tags, notices, calls to action.
+
+    Walking back from ``end``, a block goes when it reads as chrome; a heading
+    or a short line without a sentence's end goes when chrome follows it (or a
+    trailing-section marker did: ``cut``). A small paragraph between a
+    separator (a "Reply" link, a row of tags) and such chrome goes too (a
+    random quote, a site's motto). Images are left to the image pass; the walk
+    stops at the first block that reads as article.
+    """
+    positive = cut
+    k = end
+    while k > start:
+        b = live[k]
+        if not b.live or _is_empty(b):
+            k -= 1
+            continue
+        verdict = _chrome_at_end(b, counts[b.text] > 1)
+        if verdict is None:
+            verdict = positive
+        elif verdict:
+            positive = True
+        if verdict:
+            b.dropped = "generic:trailing-chrome"
+            k -= 1
+            continue
+        if positive and _island(live, start, k, mass):
+            b.dropped = "generic:trailing-chrome"
+            k -= 1
+            continue
+        break
+
+
+_WORD_CHAR = re.compile(r"[^\W_]")
+
+
+def _island(live: Sequence[Block], start: int, k: int, mass: float) -> bool:
+    """True if ``live[k]`` is a small paragraph after a separator ("Reply", tags) at the end."""
+    b = live[k]
+    if b.units > _ISLAND_MAX_UNITS or b.units - b.link_units > _ISLAND_SHARE * mass:
+        return False
+    for j in range(k - 1, start, -1):
+        prev = live[j]
+        if not prev.live or _is_empty(prev) or not _WORD_CHAR.search(prev.text):
+            continue
+        return chrome_line(prev) or _tag_line(prev)
+    return False
+
+
+#: A line above an article that only says who wrote it, when, where and how often it was read.
+_META_WORDS = re.compile(
+    r"\b(?:by|posted|published|updated|modified|written|author|filed|reading|read|min|views?"
+    r"|comments?)\b|作者|发表|发布|更新|编辑|来源|阅读|浏览|分类|标签|评论|责编|字数",
+    _I,
+)
+_DATE_RE = re.compile(_DATE, _I)
+_META_MAX_UNITS = 90.0
+
+
+def _meta_line(block: Block) -> bool:
+    """True if ``block`` is a byline, a date line or a counter above the article."""
+    if block.kind not in ("para", "other", "list") or not 0 < block.units <= _META_MAX_UNITS:
+        return False
+    if chrome_line(block):
+        return True
+    if _SENTENCE_END.search(block.text) and not block.text.endswith(":"):
+        return False
+    text = block.text
+    dated = bool(_DATE_RE.search(text))
+    return (dated and (block.units <= 40 or bool(_META_WORDS.search(text)))) or (
+        bool(_BYLINE.fullmatch(text))
+    )
+
+
+#: "By Jane Doe", "作者：张三", "Posted by jane | May 5, 2024".
+_BYLINE = re.compile(
+    r"(?:(?:posted |written |published )?by|作者|文|撰文|编辑|责编|责任编辑|来源|author)"
+    r"\s*[:：|]?\s*\S.{0,60}",
+    _I,
+)
+
+
+def _trim_head(live: Sequence[Block], start: int, end: int, counts: Counter[str]) -> int:
+    """Drop the byline, date and counter lines the article starts with; the first block kept."""
+    k = start
+    while k < end:
+        b = live[k]
+        if not b.live or _is_empty(b):
+            k += 1
+            continue
+        if _meta_line(b) or chrome_line(b) or is_cta(b):
+            b.dropped = "generic:byline"
+            k += 1
+            continue
+        break
+    return k
 
 
 def reads_as_prose(block: Block, repeated: bool) -> bool:
@@ -322,6 +617,8 @@ def _last_lines(live: Sequence[Block], end: int, counts: Counter[str]) -> int:
             if has_element(b.el, ("a",)):
                 break
             continue
+        if END_MARK.fullmatch(b.text.strip(_MARKER_DECORATION)):
+            continue  # the credits may follow it ("（完）", "作者：张三")
         if not reads_as_prose(b, counts[b.text] > 1):
             break
         last = j

@@ -80,7 +80,7 @@ _WORD = re.compile(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|\d+")
 _SEPARATORS = re.compile(r"[-_.~+%,;=!@ ]+")
 #: A word of a URL longer than this is an identifier (WeChat's base64 names), not words.
 _ID_CHARS = 20
-_URL_SIZE = re.compile(r"(?<![\d.])(\d{1,4})[x×](\d{1,4})(?![\d])")
+_URL_SIZE = re.compile(r"(?<![A-Za-z0-9.])(\d{1,4})[x×](\d{1,4})(?![A-Za-z0-9])")
 _QUERY_SIZE = re.compile(r"(?:^|&)(?:w|h|width|height|s|size)=(\d{1,4})(?:&|$)")
 _DIGITS = re.compile(r"\s*(\d{1,5})")
 #: A link target that is a picture: the image linked to its full size.
@@ -264,6 +264,7 @@ class _Judge:
 
     def context(self, *, fallback: bool) -> None:
         first_live = next((i for i in self.text_at if self.blocks[i].live), None)
+        shown = {str(img.get("src") or "") for b in self.blocks if b.live for img in _images(b)}
         for i, b in enumerate(self.blocks):
             if b.kind != "image" or (b.dropped and b.dropped not in POSITIONAL):
                 continue
@@ -281,7 +282,8 @@ class _Judge:
                 and i < first_live
                 and self.leads(i, first_live)
                 and not any(_linked_away(img) for img in _images(b))
-            ):
+                and not any(str(img.get("src") or "") in shown for img in _images(b))
+            ):  # (a picture the article shows again is the theme's header)
                 b.dropped = None  # the article's lead image
 
     def leads(self, i: int, first: int) -> bool:
