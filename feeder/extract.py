@@ -426,6 +426,8 @@ def is_cta(block: Block) -> bool:
 
 
 _CTA_MAX_UNITS = 120.0
+#: Words by which a call to action addresses the reader or names the site.
+_ADDRESSED = re.compile(r"我们|本号|本站|本刊|小编|你|您|\b(?:our|us|we|you|your)\b", _I)
 #: After the article, a call to action may be a paragraph ("To subscribe to the newsletter…").
 _TAIL_CTA_UNITS = 300.0
 
@@ -637,6 +639,8 @@ def classify(live: Sequence[Block], start: int, end: int) -> None:
             b.dropped = "generic:chrome-line"
         elif b.units < _BOILERPLATE_MAX_UNITS and BOILERPLATE.fullmatch(b.text):
             b.dropped = "generic:boilerplate"
+        elif is_cta(b) and (not _SENTENCE_END.search(b.text) or _ADDRESSED.search(b.text)):
+            b.dropped = "generic:call-to-action"
         elif (
             b.units < _MARKER_MAX_UNITS
             and b.link_density >= _SHARE_ROW_LINKS

@@ -194,6 +194,10 @@ class _Judge:
         self.brands = brands
         self.drops: list[tuple[str, str]] = []
         self.text_at = [i for i, b in enumerate(blocks) if _is_text(b)]
+        #: How often each picture occurs among the article's blocks, before images are judged.
+        self.counts = Counter(
+            str(img.get("src") or "") for b in blocks if b.live for img in _images(b)
+        )
 
     def remove(self, block: Block, imgs: Iterable[Tag], rule: str) -> None:
         """Drop ``imgs`` of ``block``: the whole block when nothing else is left in it."""
@@ -256,14 +260,14 @@ class _Judge:
 
     def repeated(self) -> None:
         live = [(b, img) for b in self.blocks if b.live for img in _images(b)]
-        counts = Counter(str(img.get("src") or "") for _, img in live)
         for b, img in live:
             src = str(img.get("src") or "")
-            if src and counts[src] > 1 and b.live:
+            if src and self.counts[src] > 1 and b.live:
                 self.remove(b, [img], "generic:image-repeated")
 
     def context(self, *, fallback: bool) -> None:
         first_live = next((i for i in self.text_at if self.blocks[i].live), None)
+        last_live = next((i for i in reversed(self.text_at) if self.blocks[i].live), None)
         shown = {str(img.get("src") or "") for b in self.blocks if b.live for img in _images(b)}
         for i, b in enumerate(self.blocks):
             if b.kind != "image" or (b.dropped and b.dropped not in POSITIONAL):
@@ -285,6 +289,21 @@ class _Judge:
                 and not any(str(img.get("src") or "") in shown for img in _images(b))
             ):  # (a picture the article shows again is the theme's header)
                 b.dropped = None  # the article's lead image
+            elif (
+                b.dropped in POSITIONAL
+                and last_live is not None
+                and i > last_live
+                and self.ends(last_live, i)
+                and not any(_linked_away(img) for img in _images(b))
+            ):
+                b.dropped = None  # the article's last figure
+
+    def ends(self, last: int, i: int) -> bool:
+        """True if image ``i`` follows the article's last block, a few images at most between."""
+        between = self.blocks[last + 1 : i]
+        if any(not _is_empty_block(b) for b in between):
+            return False
+        return sum(1 for b in between if b.kind == "image") < _TAIL_IMAGES
 
     def leads(self, i: int, first: int) -> bool:
         """True if only a few short lines lie between image ``i`` and the article's first block."""
@@ -298,6 +317,15 @@ class _Judge:
                 return False  # a menu, not an author's or a category's name
             lines += 1
         return lines <= _LEAD_LINES
+
+
+_TAIL_IMAGES = 2
+
+
+def _is_empty_block(block: Block) -> bool:
+    return block.kind in ("image", "rule", "embed") or (
+        block.units == 0 and block.kind != "heading"
+    )
 
 
 def _chrome(block: Block | None) -> bool:
