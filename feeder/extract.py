@@ -71,6 +71,12 @@ CHROME_LINE = re.compile(
     r"|please enable javascript to view the comments.*|(?:blog )?comments powered by disqus\.?"
     r"|condividi|commenti|iscriviti|partager|commentaires|s'abonner|teilen|kommentare"
     r"|abonnieren|compartir|comentarios|suscr[ií]bete|nessun post"
+    r"|(?:!\[[^\]]*\]\(data:[^)]*\)?\s*)+"
+    r"|(?:reading time[:：]?\s*~?\s*)?\d+\s*(?:min(?:ute)?s?|分钟)(?:\s*read)?\.?"
+    r"|(?:阅读|预计阅读)(?:时间|时长|需要)?[:：]?\s*\d+\s*分钟"
+    r"|(?:click here to )?(?:return|go back|back) to (?:the )?(?:main|home|front) ?page\.?"
+    r"|(?:link|address|indirizzo|lien) (?:copied|copiato|copié)!?|copied!?|indirizzo copiato"
+    r"|condividi(?: l['’]articolo| questo articolo| su \w+)?|pubblicato da|publié par"
     r"|复制链接|copy link|permalink|save|saved|cite|cite this|bookmark|listen|print this"
     r"|(?:keep|continue) reading\W*|read more\W*|view (?:all|more)\W*|load more|show more"
     rf"|{_END_MARK}"
@@ -187,6 +193,10 @@ _CTA = (
     r"|free trial|(?:download|get) (?:the|our) (?:free |mobile )?app\b"
     r"|(?:download|get) (?:the|our|your) (?:free )?(?:e-?book|white ?paper|report|guide|copy)\b"
     r"|get it on google play|download on the app store|available on the app store"
+    r"|(?:please )?consider (?:giving|donating|a donation|supporting|becoming a)"
+    r"|(?:make a|your) (?:donation|gift) (?:to|today)|donate (?:now|today|to)"
+    r"|become a (?:member|patron|supporter|sponsor|subscriber)|support (?:us|our work) on"
+    r"|(?:欢迎|请)?(?:打赏|赞赏)(?:作者|支持)"
 )
 CTA = re.compile(_CTA, _I)
 
@@ -199,7 +209,7 @@ _CHROME_PENALTY = 40.0
 _LINK_WEIGHT = 1.5
 _MARKER_MAX_UNITS = 90.0  # a marker is a heading-sized line, never a paragraph
 #: What may frame a marker's words (``## Related:``, ``☆版权☆``, ``— Comments —``).
-_MARKER_DECORATION = " #*:：☆★●■◆▲►»«·•|-—=~【】[]"
+_MARKER_DECORATION = " #*:：☆★●■◆▲►»«·•|-—=~【】[]←→‹›"
 
 
 def _norm(text: str) -> str:
@@ -360,18 +370,26 @@ def trim(
 
 def ends_article(block: Block, names: Collection[str] = ()) -> bool:
     """True if the article cannot go on past ``block``: a trailing-section heading
-    ("Related posts", "推荐阅读"), the page's footer, or a heading naming the
-    site or its author (the author's box).
+    ("Related posts", "推荐阅读"), the page's footer, the first comment
+    ("jane says: May 5, 2024 at 10:00"), or a line naming only the site or its
+    author (the author's box).
     """
     if is_marker(block, TAIL_MARKER) or is_footer(block):
         return True
-    if block.kind != "heading" or block.units > _NAME_MAX_UNITS:
+    if block.units <= _COMMENT_MAX_UNITS and _COMMENT.match(block.text):
+        return True
+    if block.kind not in ("heading", "para") or block.units > _NAME_MAX_UNITS:
         return False
     text = _norm(block.text)
     return len(text) >= 2 and any(text == _norm(n) for n in names)
 
 
 _NAME_MAX_UNITS = 60.0
+#: The head of a comment: its author's name, "says:" and the date.
+_COMMENT = re.compile(
+    rf".{{1,60}}? (?:says|said|wrote|writes|说道|说)\s*[:：]\s*(?:on )?{_DATE}", _I
+)
+_COMMENT_MAX_UNITS = 2000.0
 
 
 def is_footer(block: Block) -> bool:
@@ -475,8 +493,12 @@ def _chrome_at_end(block: Block, repeated: bool) -> bool | None:
         return True
     if repeated and block.kind != "pre":
         return True
-    if (block.kind == "heading" and block.units < _MARKER_MAX_UNITS) or _meta_line(block):
-        return None  # a credit line ("编辑：李四") ends many an article
+    if _meta_line(block):
+        # a dated byline ("Posted by jane on May 5, 2024") is chrome; a credit line
+        # ("编辑：李四") ends many an article
+        return True if _DATE_RE.search(block.text) else None
+    if block.kind == "heading" and block.units < _MARKER_MAX_UNITS:
+        return None
     if (
         block.units < SHORT
         and block.kind in ("para", "other")

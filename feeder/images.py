@@ -38,6 +38,9 @@ from .soup import Tag
 
 #: An image at most this many pixels wide or high (when its markup or URL says) is an icon.
 SMALL = 64
+#: A square picture at most this large (``-150x150`` in its URL) is a thumbnail or
+#: an author's photo unless it stands among the article's paragraphs.
+THUMBNAIL = 200
 #: Words of an image's URL or alt text that name page furniture, wherever it stands.
 CHROME_WORDS = frozenset(
     {
@@ -125,9 +128,12 @@ def chrome_image(img: Tag, brands: frozenset[str]) -> tuple[str, bool] | None:
     except ValueError:
         parts = urlsplit("")
     host = (parts.hostname or "").lower()
+    thumbnail = False
     for m in _URL_SIZE.finditer(parts.path):
-        if max(int(m.group(1)), int(m.group(2))) <= SMALL:
+        size = max(int(m.group(1)), int(m.group(2)))
+        if size <= SMALL:
             return "generic:image-small", True
+        thumbnail = thumbnail or (size <= THUMBNAIL and m.group(1) == m.group(2))
     sizes = [int(m) for m in _QUERY_SIZE.findall(parts.query)]
     if sizes and max(sizes) <= SMALL:
         return "generic:image-small", True
@@ -142,6 +148,8 @@ def chrome_image(img: Tag, brands: frozenset[str]) -> tuple[str, bool] | None:
         return "generic:image-logo", False
     if alt and alt.casefold() in brands:
         return "generic:image-brand", False
+    if thumbnail:
+        return "generic:image-thumbnail", False
     return None
 
 
