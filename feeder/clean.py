@@ -248,6 +248,17 @@ def _empty_voids(soup: BeautifulSoup) -> None:
             el.insert_after(child.extract())
 
 
+#: An image whose inline data the scraper cut short, left as Markdown text.
+_DATA_IMAGE = re.compile(r"!\[[^\]\n]{0,200}\]\(data:[^)\s]{0,200}\)?")
+
+
+def _strip_data_images(soup: BeautifulSoup) -> None:
+    """Remove the text of images whose data URI was cut (``![](data:image/svg+xml;base64...)``)."""
+    for node in list(soup.find_all(string=lambda t: "](data:" in t)):
+        if type(node) is NavigableString:
+            node.replace_with(NavigableString(_DATA_IMAGE.sub("", str(node))))
+
+
 def _unwrap(soup: BeautifulSoup, rules: tuple[SiteRule, ...]) -> None:
     names = sorted({t for r in rules for t in r.unwrap})
     if names:
@@ -333,6 +344,8 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
     _unwrap(soup, site_rules)
     if "<table" in html:
         prune_tables(soup)
+    if "](data:" in html:
+        _strip_data_images(soup)
     blocks = split_blocks(soup)
     drops: list[Drop] = []
     _drop_top(blocks, title)
@@ -370,7 +383,7 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
                 b.dropped = None
         live = [b for b in blocks if b.live]
         generic.classify(live, 0, len(live) - 1)
-    image_drops = judge_images(blocks, source=source, fallback=fallback)
+    image_drops = judge_images(blocks, url=url, title=title, source=source, fallback=fallback)
     _record(blocks, drops)
     drops.extend(Drop(rule, _image_text(src)) for rule, src in image_drops)
     out = "\n".join(str(b.el) for b in blocks if b.live)

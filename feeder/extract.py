@@ -156,6 +156,13 @@ TAIL_MARKER = re.compile(
     _I,
 )
 
+#: The heading of an article's own sources, a list of links that is no chrome.
+REFERENCES = re.compile(
+    r"references?|sources?|参考(?:链接|资料|文献|来源|文章)?|引用(?:来源)?|资料来源|fonti|quellen"
+    r"|références|bibliography|citations|footnotes|notes|注释|脚注|延伸阅读资料",
+    _I,
+)
+
 #: Headings of link-list sections, dropped with their links wherever they stand.
 SECTION_MARKER = re.compile(
     TAIL_MARKER.pattern + r"|table of contents|contents|on this page|in this article|目录|文章目录"
@@ -254,7 +261,7 @@ def score(block: Block, repeated: bool) -> float:
     if block.kind == "pre":
         return max(block.units * 0.5, 10.0)
     nonlink = block.units - block.link_units
-    value = nonlink - _LINK_WEIGHT * block.link_units
+    value = nonlink - _LINK_WEIGHT * (block.link_units - block.ref_units)
     if block.kind == "heading":
         value = min(value, 5.0)
     if block.units < SHORT:
@@ -534,6 +541,8 @@ def _trim_tail(
             k -= 1
             continue
         verdict = _chrome_at_end(b, counts[b.text] > 1)
+        if verdict and b.kind == "list" and _under_references(live, start, k):
+            break
         if verdict is None:
             verdict = positive
         elif verdict:
@@ -550,6 +559,14 @@ def _trim_tail(
 
 
 _WORD_CHAR = re.compile(r"[^\W_]")
+
+
+def _under_references(live: Sequence[Block], start: int, k: int) -> bool:
+    for j in range(k - 1, start - 1, -1):
+        prev = live[j]
+        if prev.live and not _is_empty(prev):
+            return is_marker(prev, REFERENCES)
+    return False
 
 
 def _island(live: Sequence[Block], start: int, k: int, mass: float) -> bool:
@@ -635,17 +652,36 @@ def _last_lines(live: Sequence[Block], end: int, counts: Counter[str]) -> int:
     block; such blocks stay, up to the first that looks like chrome.
     """
     last = end
+    linked = False  # a linked image (a badge, a banner) was passed
     for j in range(end + 1, len(live)):
         b = live[j]
         if b.kind in ("image", "rule", "embed") or (b.units == 0 and b.kind != "heading"):
-            if has_element(b.el, ("a",)):
-                break
+            linked = linked or has_element(b.el, ("a",))
             continue
+        if is_marker(b, REFERENCES):
+            return _references(live, j)  # the article's sources, after its badges
+        if linked:
+            break
         if END_MARK.fullmatch(b.text.strip(_MARKER_DECORATION)):
             continue  # the credits may follow it ("（完）", "作者：张三")
         if not reads_as_prose(b, counts[b.text] > 1):
             break
         last = j
+    return last
+
+
+def _references(live: Sequence[Block], j: int) -> int:
+    """The last block of the list of references that heading ``live[j]`` opens."""
+    last = j
+    for k in range(j + 1, len(live)):
+        b = live[k]
+        if _is_empty(b):
+            continue
+        if b.kind not in ("list", "para", "other") or ends_article(b) or chrome_line(b):
+            break
+        last = k
+        if b.kind == "list":
+            break
     return last
 
 

@@ -29,10 +29,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from .blocks import Block, measure
-from .extract import CTA, POSITIONAL, SHORT
+from .extract import CTA, POSITIONAL, title_matches
 from .sites import fold
 from .soup import Tag
 
@@ -144,16 +144,20 @@ def chrome_image(img: Tag, brands: frozenset[str]) -> tuple[str, bool] | None:
         return "generic:image-icon", True
     if alt and CTA.search(alt):
         return "generic:image-cta", True
+    if alt and alt.casefold() in brands:
+        return "generic:image-brand", True
     if words & BRAND_WORDS or _BRAND_ALT.search(alt):
         return "generic:image-logo", False
-    if alt and alt.casefold() in brands:
-        return "generic:image-brand", False
     if thumbnail:
         return "generic:image-thumbnail", False
     return None
 
 
-def brand_names(blocks: Sequence[Block], source: str) -> frozenset[str]:
+#: The rules that drop the entry's title (an image named after it is the article's).
+_TITLE_RULES = frozenset({"title", "generic:title"})
+
+
+def brand_names(blocks: Sequence[Block], source: str, title: str = "") -> frozenset[str]:
     """The names of the site or account: ``source`` and the short lines dropped before the article.
 
     An image whose alt text is one of them is the site's logo or the account's banner.
@@ -162,7 +166,9 @@ def brand_names(blocks: Sequence[Block], source: str) -> frozenset[str]:
     for b in blocks:
         if b.live and b.units > 0 and b.kind not in ("image", "rule", "embed"):
             break
-        if b.dropped and b.text and b.units <= 40:
+        if b.dropped and b.dropped not in _TITLE_RULES and b.text and b.units <= 40:
+            if title and title_matches(b.text, title):
+                continue
             names.add(b.text.casefold())
             names.add(b.text.casefold() + " logo")
     names.add(fold(source).casefold() + " logo")
@@ -183,23 +189,51 @@ def _is_cta(block: Block) -> bool:
     return block.units <= 120 and bool(CTA.search(block.text))
 
 
-def _linked_away(img: Tag) -> bool:
-    """True if ``img`` is inside a link that leads elsewhere than the picture itself."""
+def _href(img: Tag) -> str:
+    """The target of the link ``img`` is in ("" if none)."""
     parent = img.parent
     while parent is not None and parent.name != "a":
         parent = parent.parent
-    if parent is None:
-        return False
-    href = str(parent.get("href") or "").strip()
+    return str(parent.get("href") or "").strip() if parent is not None else ""
+
+
+def _linked_away(img: Tag) -> bool:
+    """True if ``img`` is inside a link that leads elsewhere than the picture itself."""
+    href = _href(img)
     return bool(href) and href != str(img.get("src") or "") and not _IMAGE_HREF.search(href)
+
+
+def _linked_to_site(img: Tag, page: str) -> bool:
+    """True if ``img`` links to its site's home, or to a tag, category or search page."""
+    href = _href(img)
+    if not href:
+        return False
+    try:
+        target = urlsplit(urljoin(page, href))
+        host = (urlsplit(page).hostname or "").removeprefix("www.")
+    except ValueError:
+        return False
+    if _SITE_PAGE.search(target.path) or "search" in target.path.lower():
+        return True
+    same = (target.hostname or "").removeprefix("www.") == host
+    return (
+        same
+        and target.path.count("/") <= 2
+        and target.path.rstrip("/").count("/") <= 1
+        and (not target.query)
+    )
+
+
+_SITE_PAGE = re.compile(r"/(?:tags?|category|categories|topics?|labels?|authors?)/", re.I)
 
 
 class _Judge:
     """The image pass over one entry's blocks; ``drops`` collects (rule, src) pairs."""
 
-    def __init__(self, blocks: Sequence[Block], brands: frozenset[str]) -> None:
+    def __init__(self, blocks: Sequence[Block], brands: frozenset[str], url: str) -> None:
         self.blocks = blocks
         self.brands = brands
+        self.url = url
         self.drops: list[tuple[str, str]] = []
         self.text_at = [i for i, b in enumerate(blocks) if _is_text(b)]
         #: How often each picture occurs among the article's blocks, before images are judged.
@@ -230,25 +264,23 @@ class _Judge:
         return prev, nxt
 
     def intrinsic(self) -> None:
-        for i, b in enumerate(self.blocks):
+        for b in self.blocks:
             if b.dropped and b.dropped not in POSITIONAL:
                 continue
             imgs = _images(b)
             if not imgs:
                 continue
             bad: dict[str, list[Tag]] = {}
-            among: bool | None = None  # the block stands among the article's paragraphs
             for img in imgs:
                 found = chrome_image(img, self.brands)
                 if found is None:
                     continue
                 rule, anywhere = found
-                if not anywhere:
-                    if among is None:
-                        among = self.among_prose(i, b)
-                    if among:
-                        continue
-                bad.setdefault(rule, []).append(img)
+                # A logo or a banner is the site's when it links to the site (its home,
+                # a tag page); otherwise it may be what the article is about: inside the
+                # article it stays, outside it goes unless it leads the article.
+                if anywhere or _linked_to_site(img, self.url):
+                    bad.setdefault(rule, []).append(img)
             if b.kind == "image" and sum(map(len, bad.values())) == len(imgs):
                 b.dropped = next(iter(bad))
                 continue
@@ -256,15 +288,21 @@ class _Judge:
                 for rule, found_imgs in bad.items():
                     self.remove(b, found_imgs, rule)
 
-    def among_prose(self, i: int, block: Block) -> bool:
-        """True if block ``i`` is (or stands between) kept paragraphs of the article."""
-        if block.kind != "image":
-            return block.live and block.units >= _LEAD_LINE_UNITS
-        prev, nxt = self.neighbours(i)
-        return all(
-            n is not None and n.live and n.units >= SHORT and n.link_density < 0.5
-            for n in (prev, nxt)
-        )
+    def badges(self) -> None:
+        """Drop the rows of linked images that lead away: app-store, podcast and share buttons."""
+        run: list[Block] = []
+        for b in [*self.blocks, None]:
+            if b is not None and b.kind == "image" and b.live:
+                imgs = _images(b)
+                if imgs and all(_linked_away(img) for img in imgs):
+                    run.append(b)
+                    continue
+            if b is not None and _is_empty_block(b) and b.kind != "image":
+                continue
+            if sum(len(_images(x)) for x in run) >= _BADGES:
+                for x in run:
+                    x.dropped = "generic:image-badges"
+            run = []
 
     def repeated(self) -> None:
         live = [(b, img) for b in self.blocks if b.live for img in _images(b)]
@@ -293,7 +331,7 @@ class _Judge:
                 and first_live is not None
                 and i < first_live
                 and self.leads(i, first_live)
-                and not any(_linked_away(img) for img in _images(b))
+                and not any(_linked_to_site(img, self.url) for img in _images(b))
                 and not any(str(img.get("src") or "") in shown for img in _images(b))
             ):  # (a picture the article shows again is the theme's header)
                 b.dropped = None  # the article's lead image
@@ -321,13 +359,17 @@ class _Judge:
                 continue
             if b.units > _LEAD_LINE_UNITS or _is_cta(b):
                 return False
-            if b.link_density >= 0.5 and b.units > _LEAD_LINK_UNITS:
+            if b.link_density >= 0.5 and b.units > (
+                _LEAD_LINK_UNITS if b.kind == "list" else 2 * _LEAD_LINK_UNITS
+            ):
                 return False  # a menu, not an author's or a category's name
             lines += 1
         return lines <= _LEAD_LINES
 
 
 _TAIL_IMAGES = 2
+#: This many linked images in a row, each leading to another page, are buttons.
+_BADGES = 2
 
 
 def _is_empty_block(block: Block) -> bool:
@@ -341,12 +383,15 @@ def _chrome(block: Block | None) -> bool:
     return block is None or (block.dropped is not None and block.dropped not in POSITIONAL)
 
 
-def judge_images(blocks: Sequence[Block], *, source: str, fallback: bool) -> list[tuple[str, str]]:
+def judge_images(
+    blocks: Sequence[Block], *, url: str, title: str = "", source: str, fallback: bool
+) -> list[tuple[str, str]]:
     """Drop the images of ``blocks`` that are chrome; returns the (rule, src) of images removed
     from inside kept blocks (whole dropped blocks are recorded by the caller).
     """
-    judge = _Judge(blocks, brand_names(blocks, source))
+    judge = _Judge(blocks, brand_names(blocks, source, title), url)
     judge.intrinsic()
     judge.context(fallback=fallback)
+    judge.badges()
     judge.repeated()
     return judge.drops
