@@ -186,6 +186,7 @@ _CTA = (
     r"|(?:点赞|在看|转发|分享|收藏)(?:[、，,和与+ ]+(?:点赞|在看|转发|分享|收藏))+"
     r"|订阅(?:我们|本刊|杂志|专栏|本号|公众号)|下载.{0,16}(?:app|客户端)"
     r"|(?:打开)?微信扫一扫|试用(?:地址|链接|入口|申请)|(?:申请|免费|限时)试用"
+    r"|(?:微信)?公众号\s*[:：]|(?:新浪)?微博(?:账号|号)?\s*[:：]|(?:查看|搜索).{0,4}(?:历史|往期)(?:推送|文章|内容)"
     r"|subscribe(?: now| today| for free| here)?(?: to| for)? (?:our|the|my|this) "
     r"|(?:sign up|subscribe|register) (?:for|to) (?:our|the|my|a|free)\b.{0,40}"
     r"(?:newsletter|updates|digest|list|e-?mails?|webinar|briefing)"

@@ -48,6 +48,8 @@ CHROME_WORDS = frozenset(
         "avatars",
         "headshot",
         "headshots",
+        "icon",
+        "icons",
         "gravatar",
         "favicon",
         "qrcode",
@@ -71,7 +73,7 @@ CHROME_WORDS = frozenset(
 )
 #: ... and words that name furniture unless the image stands among the article's
 #: paragraphs (an article about a company may show its logo).
-BRAND_WORDS = frozenset({"logo", "logos", "icon", "icons", "wechat", "weixin", "banner"})
+BRAND_WORDS = frozenset({"logo", "logos", "wechat", "weixin", "banner"})
 #: ... and the same in Chinese (searched in the alt text).
 _CHROME_ALT = re.compile(r"二维码|头像|扫码|扫一扫|小程序码")
 _BRAND_ALT = re.compile(r"图标|公众号|广告|标志|徽标")
@@ -139,6 +141,8 @@ def chrome_image(img: Tag, brands: frozenset[str]) -> tuple[str, bool] | None:
         return "generic:image-small", True
     if any(host == h or host.endswith("." + h) for h in _CHROME_HOSTS):
         return "generic:image-icon", True
+    if parts.path.lower().endswith(".svg") and parts.fragment:
+        return "generic:image-icon", True  # one icon of a sprite sheet
     words = _words(host.replace(".", " ") + " " + parts.path) | _words(alt)
     if words & CHROME_WORDS or _CHROME_ALT.search(alt):
         return "generic:image-icon", True
@@ -187,6 +191,24 @@ def _is_text(block: Block) -> bool:
 
 def _is_cta(block: Block) -> bool:
     return block.units <= 120 and bool(CTA.search(block.text))
+
+
+_GIF = re.compile(r"\.gif(?:[?#]|$)|[?&]wx_fmt=gif|/mmbiz_gif/", re.I)
+
+
+def _paragraph(block: Block) -> bool:
+    """True if ``block`` is a paragraph of prose, not a heading or a short line."""
+    return block.kind in ("para", "list", "table", "pre") and block.units - block.link_units >= (
+        _PARAGRAPH_UNITS
+    )
+
+
+_PARAGRAPH_UNITS = 60.0
+
+
+def _animated(img: Tag) -> bool:
+    """True if ``img`` is a GIF (above an article: an account's animated banner)."""
+    return bool(_GIF.search(str(img.get("src") or "")))
 
 
 def _href(img: Tag) -> str:
@@ -314,13 +336,29 @@ class _Judge:
     def context(self, *, fallback: bool) -> None:
         first_live = next((i for i in self.text_at if self.blocks[i].live), None)
         last_live = next((i for i in reversed(self.text_at) if self.blocks[i].live), None)
+        first_para = next(
+            (i for i in self.text_at if self.blocks[i].live and _paragraph(self.blocks[i])), None
+        )
         shown = {str(img.get("src") or "") for b in self.blocks if b.live for img in _images(b)}
         for i, b in enumerate(self.blocks):
+            if (
+                b.live
+                and b.kind != "image"
+                and first_para is not None
+                and i < first_para
+                and b.units < _PARAGRAPH_UNITS
+                and _images(b)
+                and all(map(_animated, _images(b)))
+            ):
+                b.dropped = "generic:image-banner"  # an account's banner and its slogan
+                continue
             if b.kind != "image" or (b.dropped and b.dropped not in POSITIONAL):
                 continue
             prev, nxt = self.neighbours(i)
             if (prev is not None and _is_cta(prev)) or (nxt is not None and _is_cta(nxt)):
                 b.dropped = "generic:image-cta"
+            elif first_para is not None and i < first_para and all(map(_animated, _images(b))):
+                b.dropped = "generic:image-banner"  # an animated banner above the article
             elif b.live:
                 if fallback or (prev is None and nxt is None):
                     continue
