@@ -33,13 +33,19 @@ from .sites import fold
 _I = re.IGNORECASE
 
 #: A date as pages print it above an article (2022年11月9日, 2024-12-10, May 23, 2025).
+_MONTH = (
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mär|mai|okt|dez|gen|giu|lug|ago|set"
+    r"|ott|dic)[a-zäéû]{0,7}\.?"
+)
 _DATE = (
-    r"(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|[a-z]{3,9}\.? \d{1,2},? \d{4})"
+    r"(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    rf"|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}}/\d{{1,2}}/\d{{4}}"
+    rf"|\d{{1,2}}\.? {_MONTH},? \d{{4}})"
     r"(?: \d{1,2}:\d{2}(?::\d{2})?)?"
 )
 #: A view or comment counter (Views: 443, 5 条评论, 1.2k views, 阅读 3021).
 _COUNTER = (
-    r"(?:(?:views?|reads?|阅读量?|浏览量?|评论)[:：]?\s*[\d,.]+[kw万]?"
+    r"(?:(?:views?|reads?|阅读量?|浏览量?|评论)[:：(（]?\s*[\d,.]+[kw万]?[)）]?"
     r"|[\d,.]+[kw万]?\s*(?:条评论|comments?|views?|reads?|次阅读|次浏览|阅读|浏览))"
 )
 
@@ -90,14 +96,17 @@ _NOTICE = (
     r"本文(?:为|系)\s*.{0,20}?(?:独立观点|原创(?:文章)?)[，,]?\s*"
     r"未经(?:授权|许可)[，,]?\s*(?:禁止|不得|严禁)(?:任何)?转载[。.！!]?"
     r"|如需授权.{0,60}?请联系.{0,60}"
-    r"|本文(?:翻译|编译|转载|整理)自\s*.{1,60}?[。.]"
+    r"|本文(?:翻译|编译|转载|整理)自\s*[:：]?\s*.{1,60}?(?:[。.]|$)"
+    r"|\*?\s*本文(?:为|由|系).{0,20}?(?:编译|翻译|整理)[，,]?\s*(?:原文(?:地址|链接)[:：]\s*\S+)?"
     r"|如(?:若|需)?转载[，,]?\s*请(?:务必)?注明(?:出处|来源)[。.！!]?"
     r"|商务合作[，,：:].{0,30}?请联系\s*\S{3,60}"
     r"|本文由\s*.{1,20}?\s*原创发布[。.]?"
     r"|本公众号所载文章.{10,400}"
     r"|.{0,40}?如有侵权[，,]?\s*请.{0,10}?联系.{0,20}?删除.{0,20}"
     r"|this (?:entry|post|article) was posted (?:on|in) .{5,320}"
-    r"|转载请注明(?:出处|来源|作者)?(?:[和及与、]?(?:本文|原文)?(?:链接|出处|作者|来源))*[。.！!]?"
+    r"|.{0,40}?转载.{0,30}?注明(?:出处|来源|作者)?"
+    r"(?:[和及与、]?(?:本文|原文)?(?:链接|出处|作者|来源|地址))*\s*(?:[:：]\s*\S+)?\s*[。.！!]?"
+    r"|(?:注[:：]\s*)?\*?(?:文中|本文)?(?:图片|配图)(?:均)?(?:来源|来自)于?(?:网络|互联网).{0,80}"
     r"|.{0,40}?如有侵权[，,]?\s*请.{0,60}"
     r"|(?:本文|文章|内容)(?:仅)?(?:代表|系|为)作者(?:个人)?(?:观点|立场).{0,80}?(?:[。.！!]|$)"
     r"|.{0,60}?不代表本(?:站|平台|号|网|刊|公众号)(?:的)?(?:立场|观点|赞同).{0,80}?(?:[。.！!]|$)"
@@ -425,6 +434,10 @@ _SITE_SUFFIX = re.compile(
 )
 #: A line that ends like a sentence ("Many stickers.", "成功抓取到数据。").
 _SENTENCE_END = re.compile(r"[.!?。！？…:：;；)）\]」』”\"'’]\s*$")
+#: A sentence's last mark (a byline ends without one, or in a bracket: "(UTC)").
+_STOP = re.compile(r"[.!?。！？…]\s*$")
+#: A quotation signed by its author ("Simplicity is prerequisite. --Dijkstra"): a motto.
+_EPIGRAPH = re.compile(r".{4,200}?\s*(?:--|——|—|－－)\s*[^\s，。,.!?！？]{1,24}")
 #: The path of a link to a tag or category page.
 _TAG_HREF = re.compile(r"/(?:tags?|category|categories|topics?|labels?|archives?|keywords?)/", _I)
 #: Trailing chrome after a separator ("Reply", tags) is at most this share of the article.
@@ -507,6 +520,8 @@ def _chrome_at_end(block: Block, repeated: bool) -> bool | None:
         return True if _DATE_RE.search(block.text) else None
     if block.kind == "heading" and block.units < _MARKER_MAX_UNITS:
         return None
+    if block.units <= _ISLAND_MAX_UNITS and _EPIGRAPH.fullmatch(block.text):
+        return None  # a site's motto or a random quote, when chrome follows it
     if (
         block.units < SHORT
         and block.kind in ("para", "other")
@@ -599,7 +614,7 @@ def _meta_line(block: Block) -> bool:
         return False
     if chrome_line(block):
         return True
-    if _SENTENCE_END.search(block.text) and not block.text.endswith(":"):
+    if _STOP.search(block.text):
         return False
     text = block.text
     dated = bool(_DATE_RE.search(text))
