@@ -83,6 +83,7 @@ CHROME_LINE = re.compile(
     r"|(?:click here to )?(?:return|go back|back) to (?:the )?(?:main|home|front) ?page\.?"
     r"|(?:link|address|indirizzo|lien) (?:copied|copiato|copié)!?|copied!?|indirizzo copiato"
     r"|condividi(?: l['’]articolo| questo articolo| su \w+)?|pubblicato da|publié par"
+    r"|(?:continua a leggere|weiterlesen|lire la suite|seguir leyendo|leer más)\b.{0,60}"
     r"|复制链接|copy link|permalink|save|saved|cite|cite this|bookmark|listen|print this"
     r"|(?:keep|continue) reading\W*|read more\W*|view (?:all|more)\W*|load more|show more"
     rf"|{_END_MARK}"
@@ -355,6 +356,7 @@ def extract(
                 break
             if i < start:
                 break
+    start = _standfirst(live, start, title)
     # End at the first trailing-section marker (or the page's footer, or the
     # author's box) once enough article precedes it.
     tail = len(live)
@@ -373,6 +375,40 @@ def extract(
         if b.live and not start <= k <= end:
             b.dropped = "generic:trailing-section" if k > tail else "generic:outside-article"
     trim(live, start, end, counts, cut=tail < len(live))
+
+
+def _standfirst(live: Sequence[Block], start: int, title: str) -> int:
+    """Where the article starts when its standfirst (the subtitle under the title) is
+    left out of the best run: the standfirst, else ``start``.
+
+    Between the title and the run, only a few short lines (a byline, the date)
+    and images may stand beside the standfirst: a sentence-long heading or
+    paragraph without links.
+    """
+    lines = 0
+    for j in range(start - 1, 0, -1):
+        b = live[j]
+        if not b.live or _is_empty(b):
+            continue
+        if (
+            b.kind in ("heading", "para")
+            and b.units >= _STANDFIRST_UNITS
+            and b.link_units == 0
+            and not chrome_line(b)
+            and not is_cta(b)
+        ):
+            prev = next((p for p in reversed(live[:j]) if p.text), None)
+            if prev is not None and title and title_matches(prev.text, title):
+                return j
+            return start
+        lines += 1
+        if lines > _LEAD_LINES or b.units > _META_MAX_UNITS:
+            return start
+    return start
+
+
+_STANDFIRST_UNITS = 60.0
+_LEAD_LINES = 3
 
 
 def trim(
@@ -468,7 +504,18 @@ _CTA_MAX_UNITS = 120.0
 #: Words by which a call to action addresses the reader or names the site.
 _ADDRESSED = re.compile(r"我们|本号|本站|本刊|小编|你|您|\b(?:our|us|we|you|your)\b", _I)
 #: After the article, a call to action may be a paragraph ("To subscribe to the newsletter…").
-_TAIL_CTA_UNITS = 300.0
+_TAIL_CTA_UNITS = 400.0
+#: ... and what makes one: a request to subscribe, follow or give, in a few languages.
+TAIL_CTA = re.compile(
+    r"(?:subscrib\w*|sign(?:ing)? up|iscriv\w*|abonn\w*|suscrib\w*|anmeld\w*|订阅|关注)"
+    r".{0,80}?(?:newsletter|mailing list|updates|blog|channel|公众号|邮件|通讯)"
+    r"|(?:newsletter|mailing list|公众号).{0,80}?(?:subscrib\w*|sign(?:ing)? up|iscriv\w*|abonn\w*"
+    r"|suscrib\w*|anmeld\w*|订阅|关注)"
+    r"|(?:please )?consider (?:giving|donating|a donation|supporting|becoming a)"
+    r"|(?:donate|donation|support us|become a (?:member|patron|supporter))\b.{0,80}?"
+    r"(?:today|now|patreon|ko-fi|paypal|opencollective)",
+    _I,
+)
 
 
 def _tag_line(block: Block) -> bool:
@@ -510,7 +557,9 @@ def _chrome_at_end(block: Block, repeated: bool) -> bool | None:
         return True
     if block.link_density >= 0.5 and block.units < 300 and not _reference(block):
         return True
-    if block.units <= _TAIL_CTA_UNITS and CTA.search(block.text):
+    if block.units <= _TAIL_CTA_UNITS and (
+        TAIL_CTA.search(block.text) or len(CTA.findall(block.text)) >= 2
+    ):
         return True
     if repeated and block.kind != "pre":
         return True
@@ -626,7 +675,8 @@ def _meta_line(block: Block) -> bool:
 #: "By Jane Doe", "作者：张三", "Posted by jane | May 5, 2024".
 _BYLINE = re.compile(
     r"(?:(?:posted |written |published )?by|作者|文|撰文|编辑|责编|责任编辑|来源|author)"
-    r"\s*[:：|]?\s*\S.{0,60}",
+    r"\s*[:：|]?\s*\S.{0,60}"
+    r"|(?:di|von|par|por|door|av) (?-i:[A-Z]\w+(?: [A-Z]\w+){0,3})",
     _I,
 )
 
