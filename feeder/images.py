@@ -41,6 +41,8 @@ SMALL = 64
 #: A square picture at most this large (``-150x150`` in its URL) is a thumbnail or
 #: an author's photo unless it stands among the article's paragraphs.
 THUMBNAIL = 200
+#: ... and at most this large (``-150x150``), an avatar or a list's thumbnail wherever it is.
+AVATAR = 160
 #: Words of an image's URL or alt text that name page furniture, wherever it stands.
 CHROME_WORDS = frozenset(
     {
@@ -78,7 +80,26 @@ BRAND_WORDS = frozenset({"logo", "logos", "wechat", "weixin", "banner"})
 _CHROME_ALT = re.compile(r"二维码|头像|扫码|扫一扫|小程序码")
 _BRAND_ALT = re.compile(r"图标|公众号|广告|标志|徽标")
 #: Hosts that only serve avatars, badges or counters.
-_CHROME_HOSTS = ("gravatar.com", "badgen.net", "shields.io", "cnzz.com", "google-analytics.com")
+_CHROME_HOSTS = (
+    "gravatar.com",
+    "badgen.net",
+    "shields.io",
+    "cnzz.com",
+    "51.la",
+    "google-analytics.com",
+    "doubleclick.net",
+    "googlesyndication.com",
+    "googleadservices.com",
+    "scorecardresearch.com",
+    "quantserve.com",
+    "pixel.wp.com",
+    "stats.wp.com",
+    "bat.bing.com",
+    "hm.baidu.com",
+    "mc.yandex.ru",
+    "feedburner.com",
+    "feedsportal.com",
+)
 #: Alt texts that say nothing of what an image shows (never a brand name).
 _GENERIC_ALTS = frozenset({"", "image", "img", "photo", "picture", "图片", "图", "图像", "封面"})
 _WORD = re.compile(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|\d+")
@@ -135,6 +156,8 @@ def chrome_image(img: Tag, brands: frozenset[str]) -> tuple[str, bool] | None:
         size = max(int(m.group(1)), int(m.group(2)))
         if size <= SMALL:
             return "generic:image-small", True
+        if size <= AVATAR and m.group(1) == m.group(2):
+            return "generic:image-thumbnail", True
         thumbnail = thumbnail or (size <= THUMBNAIL and m.group(1) == m.group(2))
     sizes = [int(m) for m in _QUERY_SIZE.findall(parts.query)]
     if sizes and max(sizes) <= SMALL:
@@ -232,12 +255,12 @@ def _linked_to_site(img: Tag, page: str) -> bool:
         return False
     try:
         target = urlsplit(urljoin(page, href))
-        host = (urlsplit(page).hostname or "").removeprefix("www.")
+        host = urlsplit(page).hostname or ""
     except ValueError:
         return False
     if _SITE_PAGE.search(target.path) or "search" in target.path.lower():
         return True
-    same = (target.hostname or "").removeprefix("www.") == host
+    same = _domain(target.hostname or "") == _domain(host)
     return (
         same
         and target.path.count("/") <= 2
@@ -246,6 +269,14 @@ def _linked_to_site(img: Tag, page: str) -> bool:
     )
 
 
+def _domain(host: str) -> str:
+    """The registrable part of ``host``, roughly: ``blog.example.co.uk`` → ``example.co.uk``."""
+    labels = host.lower().rstrip(".").split(".")
+    keep = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL else 2
+    return ".".join(labels[-keep:])
+
+
+_SECOND_LEVEL = frozenset({"co", "com", "net", "org", "gov", "edu", "ac", "ne", "or"})
 _SITE_PAGE = re.compile(r"/(?:tags?|category|categories|topics?|labels?|authors?)/", re.I)
 
 
@@ -392,7 +423,10 @@ class _Judge:
     def leads(self, i: int, first: int) -> bool:
         """True if only a few short lines lie between image ``i`` and the article's first block."""
         lines = 0
+        linked = any(_href(img) for img in _images(self.blocks[i]))
         for b in self.blocks[i + 1 : first]:
+            if b.kind == "image" and _images(b) and linked:
+                return False  # a linked picture leads the article only if nearest it
             if not _is_text(b):
                 continue
             if b.units > _LEAD_LINE_UNITS or _is_cta(b):
