@@ -188,7 +188,7 @@ _CTA = (
     r"|(?:欢迎|点击|一键|戳|记得)关注|关注(?:我们|本号|公众号|作者)"
     r"|关注.{0,16}(?:公众号|官方号|抖音号|视频号|微博|头条号|账号|服务号)"
     r"|(?:加入|进入|欢迎加入|申请加入)(?:我们的?)?.{0,16}(?:星球|社群|社区|交流群|群聊|圈子|知识库|会员|粉丝群)"
-    r"|知识星球|付费(?:社群|圈子|专栏)|(?:添加|加)(?:小编|客服|助手|好友|微信|作者)"
+    r"|知识星球|付费(?:社群|圈子|专栏)|(?:添加|加)(?:小编|客服|助手)|(?:添加|加)(?:作者|我的?|小编)微信"
     r"|(?:免费)?(?:申请|预约)(?:试用|演示|体验|demo)|免费(?:试用|领取|下载|注册|体验)"
     r"|联系(?:我们|客服|销售|商务).{0,12}(?:报价|试用|演示|合作|咨询|获取|购买)"
     r"|立即(?:下载|注册|订阅|体验|购买|咨询|试用|报名|领取|加入|关注)"
@@ -501,6 +501,8 @@ def is_cta(block: Block) -> bool:
 
 
 _CTA_MAX_UNITS = 120.0
+#: A numbered step ("2、添加好友", "3. Sign up"): an article's list, not a call to action.
+_ENUMERATED = re.compile(r"\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3}|[a-z])\s*[、.)）]", _I)
 #: Words by which a call to action addresses the reader or names the site.
 _ADDRESSED = re.compile(r"我们|本号|本站|本刊|小编|你|您|\b(?:our|us|we|you|your)\b", _I)
 #: After the article, a call to action may be a paragraph ("To subscribe to the newsletter…").
@@ -763,7 +765,11 @@ def classify(live: Sequence[Block], start: int, end: int) -> None:
             b.dropped = "generic:chrome-line"
         elif b.units < _BOILERPLATE_MAX_UNITS and BOILERPLATE.fullmatch(b.text):
             b.dropped = "generic:boilerplate"
-        elif is_cta(b) and (not _SENTENCE_END.search(b.text) or _ADDRESSED.search(b.text)):
+        elif (
+            is_cta(b)
+            and not _ENUMERATED.match(b.text)
+            and (not _SENTENCE_END.search(b.text) or _ADDRESSED.search(b.text))
+        ):
             b.dropped = "generic:call-to-action"
         elif (
             b.units < _MARKER_MAX_UNITS
