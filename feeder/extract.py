@@ -84,6 +84,12 @@ CHROME_LINE = re.compile(
     r"|(?:link|address|indirizzo|lien) (?:copied|copiato|copié)!?|copied!?|indirizzo copiato"
     r"|condividi(?: l['’]articolo| questo articolo| su \w+)?|pubblicato da|publié par"
     r"|(?:continua a leggere|weiterlesen|lire la suite|seguir leyendo|leer más)\b.{0,60}"
+    r"|show hidden characters|view raw|hosted with ❤ by github"
+    r"|this file contains (?:hidden or )?bidirectional unicode text.{0,200}"
+    r"|\[\s*x?\s*\]"
+    r"|(?:(?:facebook|twitter|x|linkedin|reddit|e-?mail|whatsapp|telegram|weibo|微博|微信|qq|qzone"
+    r"|pinterest|mastodon|bluesky|threads|hacker news|pocket|flipboard|tumblr|print|copy link)"
+    r"\s*\d*\s*[|·,/]?\s*){2,}"
     r"|复制链接|copy link|permalink|save|saved|cite|cite this|bookmark|listen|print this"
     r"|(?:keep|continue) reading\W*|read more\W*|view (?:all|more)\W*|load more|show more"
     rf"|{_END_MARK}"
@@ -203,7 +209,10 @@ _CTA = (
     r"|newsletter|mailing list|(?:enter|your) (?:your )?e-?mail(?: address)?"
     r"|join (?:our|the|my|over|\d[\d,.]*k?\+?)\b.{0,40}(?:community|list|discord|slack|telegram"
     r"|subscribers|readers|members|professionals|people)"
-    r"|(?:follow|find|connect with) (?:us|me)\b"
+    r"|(?:follow|find|connect with) (?:us|me)\b|found this article interesting"
+    r"|follow .{1,40}? on (?:linkedin|twitter|x|facebook|bluesky|mastodon|instagram|youtube"
+    r"|threads)"
+    r"|register (?:now|today|here)|reach out (?:to us )?today|get in touch (?:today|with us)"
     r"|(?:request|book|schedule|get|see|watch|try) (?:a|an|our) "
     r"(?:free |live |quick |personali[sz]ed )?demo"
     r"|contact (?:us|sales|our (?:sales )?team)\b.{0,40}(?:pricing|demo|quote|trial|learn|started)"
@@ -455,12 +464,24 @@ def is_footer(block: Block) -> bool:
 
 
 def site_names(source: str) -> tuple[str, ...]:
-    """The names of a site or its author in ``source`` ("Troy Hunt's Blog" → "Troy Hunt")."""
+    """The names of a site or its author in ``source`` ("Troy Hunt's Blog" → "Troy Hunt").
+
+    A source of several parts ("Dancho Danchev's Blog - Mind Streams of …")
+    names the site by each of them.
+    """
     name = " ".join(source.split())
     if not name:
         return ()
-    bare = _SITE_SUFFIX.sub("", name).strip(" -–—|·:：")
-    return tuple(dict.fromkeys(n for n in (name, bare) if n))
+    names = [name]
+    for part in (name, *_SOURCE_PARTS.split(name)):
+        part = part.strip(" -–—|·:：")
+        names += [part, _SITE_SUFFIX.sub("", part).strip(" -–—|·:：")]
+    return tuple(dict.fromkeys(n for n in names if len(n) >= 2))
+
+
+_SOURCE_PARTS = re.compile(
+    r"\s+[-–—|·:]\s+|\s*[|｜:：]\s*|(?<=[\u4e00-\u9fff])\s*[-–—]\s*(?=[\u4e00-\u9fff])"
+)
 
 
 _SITE_SUFFIX = re.compile(
@@ -677,7 +698,7 @@ def _meta_line(block: Block) -> bool:
 #: "By Jane Doe", "作者：张三", "Posted by jane | May 5, 2024".
 _BYLINE = re.compile(
     r"(?:(?:posted |written |published )?by|作者|文|撰文|编辑|责编|责任编辑|来源|author)"
-    r"\s*[:：|]?\s*\S.{0,60}"
+    r"\s*[:：|]?\s*\S.{0,100}"
     r"|(?:di|von|par|por|door|av) (?-i:[A-Z]\w+(?: [A-Z]\w+){0,3})",
     _I,
 )
