@@ -90,6 +90,10 @@ CHROME_LINE = re.compile(
     r"|(?:(?:facebook|twitter|x|linkedin|reddit|e-?mail|whatsapp|telegram|weibo|微博|微信|qq|qzone"
     r"|pinterest|mastodon|bluesky|threads|hacker news|pocket|flipboard|tumblr|print|copy link)"
     r"\s*\d*\s*[|·,/]?\s*){2,}"
+    r"|search(?: this site| the blog| articles| for)?\s*(?:\.\.\.|…)?\W*"
+    r"|type (?:your search|to search|here to search).{0,40}"
+    r"|enter (?:your )?(?:keywords?|search terms?)\.?"
+    r"|(?:请)?输入(?:关键[词字]|搜索内容).{0,20}|搜索(?:文章|本站|一下)?\W*"
     r"|复制链接|copy link|permalink|save|saved|cite|cite this|bookmark|listen|print this"
     r"|(?:keep|continue) reading\W*|read more\W*|view (?:all|more)\W*|load more|show more"
     rf"|{_END_MARK}"
@@ -136,7 +140,7 @@ FOOTER = re.compile(
     r"|版权所有|版权(?:属于|归).{0,60}所有|all rights reserved|icp[备证]\s*\d+号|公网安备\s*\d+号"
     r"|(?:proudly )?powered by (?:wordpress|hugo|ghost|jekyll|hexo|blogger|substack|medium"
     r"|typecho|halo|zola|pelican|docusaurus|gatsby|next\.js|astro|vuepress|gitbook)"
-    r"|theme (?:by|designed by) ).{0,300}",
+    r"|theme (?:by|designed by) |由\s*\S{1,20}\s*(?:强力)?驱动|主题\s*[-–—:：]\s*\S).{0,300}",
     _I,
 )
 _FOOTER_MAX_UNITS = 400.0
@@ -163,6 +167,14 @@ TAIL_MARKER = re.compile(
     r"|about the author|share this(?: post| article| page)?:?|share on:?"
     r"|filed under:? .*|subscribe to (?:our|the) newsletter.*|current thread:?"
     r"|相关(?:推荐|文章|阅读|资讯|内容)|推荐阅读|往期(?:回顾|推荐|精选)|猜你喜欢：?"
+    r"|延伸阅读|更多(?:文章|阅读|推荐|精彩)|(?:最新|近期|最近|热门|往期|历史)文章|热门(?:标签|阅读)"
+    r"|文章归档|精彩回顾|编辑推荐|今日推荐"
+    r"|(?:recent|popular|trending|top|featured) (?:articles|stories|posts)|most (?:popular|read)"
+    r"|editor['’]?s picks|trending(?: now)?"
+    r"|articoli correlati|leggi anche|(?:ti )?potrebbe (?:interessarti|anche interessarti)"
+    r"|ähnliche (?:artikel|beiträge)|weitere (?:artikel|beiträge)|das könnte sie auch interessieren"
+    r"|articles similaires|à lire aussi|vous aimerez aussi|artículos relacionados"
+    r"|(?:también )?te puede interesar"
     r"|热门(?:推荐|文章)|发表评论|评论|全部评论|\d+ ?条评论|上一篇.*|下一篇.*"
     r"|版权(?:声明.*)?|分享到：?|被以下专辑收录.*|电报讨论|recommend"
     r"|预览时标签不可点|微信扫一扫.*|继续滑动看下一个|轻触阅读原文|向上滑动看下一个"
@@ -206,7 +218,9 @@ _CTA = (
     r"|subscribe(?: now| today| for free| here)?(?: to| for)? (?:our|the|my|this) "
     r"|(?:sign up|subscribe|register) (?:for|to) (?:our|the|my|a|free)\b.{0,40}"
     r"(?:newsletter|updates|digest|list|e-?mails?|webinar|briefing)"
-    r"|newsletter|mailing list|(?:enter|your) (?:your )?e-?mail(?: address)?"
+    r"|newsletter|mailing list|(?:enter|type) (?:your )?e-?mail(?: address)?"
+    r"|^\W*(?:your )?e-?mail(?: address)?\W*$"
+    r"|订阅(?:邮件|邮箱|我们的)|邮件订阅|输入(?:你|您)的邮箱"
     r"|join (?:our|the|my|over|\d[\d,.]*k?\+?)\b.{0,40}(?:community|list|discord|slack|telegram"
     r"|subscribers|readers|members|professionals|people)"
     r"|(?:follow|find|connect with) (?:us|me)\b|found this article interesting"
@@ -525,7 +539,7 @@ _CTA_MAX_UNITS = 120.0
 #: A numbered step ("2、添加好友", "3. Sign up"): an article's list, not a call to action.
 _ENUMERATED = re.compile(r"\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3}|[a-z])\s*[、.)）]", _I)
 #: Words by which a call to action addresses the reader or names the site.
-_ADDRESSED = re.compile(r"我们|本号|本站|本刊|小编|你|您|\b(?:our|us|we|you|your)\b", _I)
+_ADDRESSED = re.compile(r"我们|本号|本站|本刊|小编|你|您|\b(?:our|us|you|your)\b", _I)
 #: After the article, a call to action may be a paragraph ("To subscribe to the newsletter…").
 _TAIL_CTA_UNITS = 400.0
 #: ... and what makes one: a request to subscribe, follow or give, in a few languages.
