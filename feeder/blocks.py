@@ -47,6 +47,8 @@ class Block:
     #: The link text that points within the page (a table of contents) or spells
     #: out its own address (a reference): part of an article as much as of chrome.
     ref_units: float = 0.0
+    #: The block's ``<img>`` elements once asked for (:func:`images`); :func:`measure` forgets.
+    imgs: list[Tag] | None = None
     #: The rule that dropped this block, ``None`` while it is kept.
     dropped: str | None = None
 
@@ -129,6 +131,7 @@ def measure(block: Block) -> None:
     article is.
     """
     el = block.el
+    block.imgs = None
     if el.name in DROP_WITH_CONTENT:
         block.text, block.units, block.link_units, block.ref_units = "", 0.0, 0.0, 0.0
         block.kind, block.level = "embed", 0
@@ -150,6 +153,18 @@ def measure(block: Block) -> None:
     block.kind, block.level = _kind(el)
     if not block.text and block.kind in ("para", "other") and has_element(el, _MEDIA):
         block.kind = "image"
+
+
+def images(block: Block) -> list[Tag]:
+    """The ``<img>`` elements of ``block`` (the element itself if it is one)."""
+    if block.imgs is None:
+        el = block.el
+        block.imgs = (
+            [el]
+            if el.name == "img"
+            else [d for d in el.descendants if type(d) is Tag and d.name == "img"]
+        )
+    return block.imgs
 
 
 def split_blocks(soup: BeautifulSoup) -> list[Block]:

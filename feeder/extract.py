@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Collection, Sequence
+from functools import lru_cache
 
 from .blocks import Block, has_element, units
 from .sites import fold
@@ -94,6 +95,7 @@ CHROME_LINE = re.compile(
     r"|type (?:your search|to search|here to search).{0,40}"
     r"|enter (?:your )?(?:keywords?|search terms?)\.?"
     r"|(?:请)?输入(?:关键[词字]|搜索内容).{0,20}|搜索(?:文章|本站|一下)?\W*"
+    r"|(?:your )?e-?mail(?: address)?\W*"
     r"|复制链接|copy link|permalink|save|saved|cite|cite this|bookmark|listen|print this"
     r"|(?:keep|continue) reading\W*|read more\W*|view (?:all|more)\W*|load more|show more"
     rf"|{_END_MARK}"
@@ -207,19 +209,18 @@ _CTA = (
     r"|关注.{0,16}(?:公众号|官方号|抖音号|视频号|微博|头条号|账号|服务号)"
     r"|(?:加入|进入|欢迎加入|申请加入)(?:我们的?)?.{0,16}(?:星球|社群|社区|交流群|群聊|圈子|知识库|会员|粉丝群)"
     r"|知识星球|付费(?:社群|圈子|专栏)|(?:添加|加)(?:小编|客服|助手)|(?:添加|加)(?:作者|我的?|小编)微信"
-    r"|(?:免费)?(?:申请|预约)(?:试用|演示|体验|demo)|免费(?:试用|领取|下载|注册|体验)"
+    r"|(?:申请|预约)(?:试用|演示|体验|demo)|免费(?:试用|领取|下载|注册|体验)"
     r"|联系(?:我们|客服|销售|商务).{0,12}(?:报价|试用|演示|合作|咨询|获取|购买)"
     r"|立即(?:下载|注册|订阅|体验|购买|咨询|试用|报名|领取|加入|关注)"
     r"|点(?:个|一下)?(?:赞|在看)"
     r"|(?:点赞|在看|转发|分享|收藏)(?:[、，,和与+ ]+(?:点赞|在看|转发|分享|收藏))+"
     r"|订阅(?:我们|本刊|杂志|专栏|本号|公众号)|下载.{0,16}(?:app|客户端)"
-    r"|(?:打开)?微信扫一扫|试用(?:地址|链接|入口|申请)|(?:申请|免费|限时)试用"
-    r"|(?:微信)?公众号\s*[:：]|(?:新浪)?微博(?:账号|号)?\s*[:：]|(?:查看|搜索).{0,4}(?:历史|往期)(?:推送|文章|内容)"
+    r"|微信扫一扫|试用(?:地址|链接|入口|申请)|(?:申请|免费|限时)试用"
+    r"|公众号\s*[:：]|微博(?:账号|号)?\s*[:：]|(?:查看|搜索).{0,4}(?:历史|往期)(?:推送|文章|内容)"
     r"|subscribe(?: now| today| for free| here)?(?: to| for)? (?:our|the|my|this) "
     r"|(?:sign up|subscribe|register) (?:for|to) (?:our|the|my|a|free)\b.{0,40}"
     r"(?:newsletter|updates|digest|list|e-?mails?|webinar|briefing)"
     r"|newsletter|mailing list|(?:enter|type) (?:your )?e-?mail(?: address)?"
-    r"|^\W*(?:your )?e-?mail(?: address)?\W*$"
     r"|订阅(?:邮件|邮箱|我们的)|邮件订阅|输入(?:你|您)的邮箱"
     r"|join (?:our|the|my|over|\d[\d,.]*k?\+?)\b.{0,40}(?:community|list|discord|slack|telegram"
     r"|subscribers|readers|members|professionals|people)"
@@ -234,10 +235,10 @@ _CTA = (
     r"|free trial|(?:download|get) (?:the|our) (?:free |mobile )?app\b"
     r"|(?:download|get) (?:the|our|your) (?:free )?(?:e-?book|white ?paper|report|guide|copy)\b"
     r"|get it on google play|download on the app store|available on the app store"
-    r"|(?:please )?consider (?:giving|donating|a donation|supporting|becoming a)"
+    r"|consider (?:giving|donating|a donation|supporting|becoming a)"
     r"|(?:make a|your) (?:donation|gift) (?:to|today)|donate (?:now|today|to)"
     r"|become a (?:member|patron|supporter|sponsor|subscriber)|support (?:us|our work) on"
-    r"|(?:欢迎|请)?(?:打赏|赞赏)(?:作者|支持)"
+    r"|(?:打赏|赞赏)(?:作者|支持)"
 )
 CTA = re.compile(_CTA, _I)
 
@@ -532,7 +533,13 @@ def chrome_line(block: Block) -> bool:
 
 def is_cta(block: Block) -> bool:
     """True if ``block`` is a short call to action (follow, subscribe, scan, ask for a demo)."""
-    return 0 < block.units <= _CTA_MAX_UNITS and bool(CTA.search(block.text))
+    return 0 < block.units <= _CTA_MAX_UNITS and asks(block.text)
+
+
+@lru_cache(maxsize=4096)
+def asks(text: str) -> bool:
+    """True if ``text`` holds a call to action (the test is costly: several passes ask it)."""
+    return bool(CTA.search(text))
 
 
 _CTA_MAX_UNITS = 120.0
@@ -548,7 +555,7 @@ TAIL_CTA = re.compile(
     r".{0,80}?(?:newsletter|mailing list|updates|blog|channel|公众号|邮件|通讯)"
     r"|(?:newsletter|mailing list|公众号).{0,80}?(?:subscrib\w*|sign(?:ing)? up|iscriv\w*|abonn\w*"
     r"|suscrib\w*|anmeld\w*|订阅|关注)"
-    r"|(?:please )?consider (?:giving|donating|a donation|supporting|becoming a)"
+    r"|consider (?:giving|donating|a donation|supporting|becoming a)"
     r"|(?:donate|donation|support us|become a (?:member|patron|supporter))\b.{0,80}?"
     r"(?:today|now|patreon|ko-fi|paypal|opencollective)",
     _I,

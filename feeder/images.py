@@ -27,12 +27,13 @@ When unsure, an image stays.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from urllib.parse import urljoin, urlsplit
 
-from .blocks import Block, measure
-from .extract import CTA, POSITIONAL, title_matches
+from .blocks import Block, images, measure
+from .extract import CTA, POSITIONAL, asks, title_matches
 from .sites import fold
 from .soup import Tag
 
@@ -202,10 +203,7 @@ def brand_names(blocks: Sequence[Block], source: str, title: str = "") -> frozen
     return frozenset(n for n in names if n.strip() and n not in _GENERIC_ALTS and len(n) >= 2)
 
 
-def _images(block: Block) -> list[Tag]:
-    if block.el.name == "img":
-        return [block.el]
-    return [t for t in block.el.find_all("img")]
+_images = images
 
 
 def _is_text(block: Block) -> bool:
@@ -213,7 +211,7 @@ def _is_text(block: Block) -> bool:
 
 
 def _is_cta(block: Block) -> bool:
-    return block.units <= 120 and bool(CTA.search(block.text))
+    return block.units <= 120 and asks(block.text)
 
 
 _GIF = re.compile(r"\.gif(?:[?#]|$)|[?&]wx_fmt=gif|/mmbiz_gif/", re.I)
@@ -310,10 +308,11 @@ class _Judge:
             block.dropped = rule
 
     def neighbours(self, i: int) -> tuple[Block | None, Block | None]:
-        before = [j for j in self.text_at if j < i]
-        after = [j for j in self.text_at if j > i]
-        prev = self.blocks[before[-1]] if before else None
-        nxt = self.blocks[after[0]] if after else None
+        k = bisect_left(self.text_at, i)
+        prev = self.blocks[self.text_at[k - 1]] if k > 0 else None
+        if k < len(self.text_at) and self.text_at[k] == i:
+            k += 1
+        nxt = self.blocks[self.text_at[k]] if k < len(self.text_at) else None
         return prev, nxt
 
     def intrinsic(self) -> None:
