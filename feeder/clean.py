@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from . import extract as generic
@@ -382,7 +383,8 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
             if b.dropped in generic.POSITIONAL:
                 b.dropped = None
         live = [b for b in blocks if b.live]
-        generic.classify(live, 0, len(live) - 1)
+        counts = Counter(b.text for b in live if b.text and b.units < 200)
+        generic.trim(live, 0, len(live) - 1, counts)
     image_drops = judge_images(blocks, url=url, title=title, source=source, fallback=fallback)
     _record(blocks, drops)
     drops.extend(Drop(rule, _image_text(src)) for rule, src in image_drops)

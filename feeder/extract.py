@@ -136,13 +136,22 @@ _NOTICE = (
 BOILERPLATE = re.compile(rf"(?:{_NOTICE})(?:\s*(?:{_NOTICE}))*", _I)
 _BOILERPLATE_MAX_UNITS = 900.0
 
+#: The engines that sign a site's footer.
+_PLATFORM = (
+    r"(?:wordpress|hugo|ghost|jekyll|hexo|blogger|substack|medium|typecho|halo|zola|pelican"
+    r"|docusaurus|gatsby|next\.js|astro|vuepress|gitbook|z-?blog|discuz!?|dedecms|emlog)"
+)
 #: The page's footer: a copyright line, a site licence number, a theme credit.
-FOOTER = re.compile(
-    r".{0,120}?(?:(?:copyright|©|\(c\))\s*(?:©\s*)?(?:\d{4}|.{0,80}?all rights reserved)"
-    r"|版权所有|版权(?:属于|归).{0,60}所有|all rights reserved|icp[备证]\s*\d+号|公网安备\s*\d+号"
-    r"|(?:proudly )?powered by (?:wordpress|hugo|ghost|jekyll|hexo|blogger|substack|medium"
-    r"|typecho|halo|zola|pelican|docusaurus|gatsby|next\.js|astro|vuepress|gitbook)"
-    r"|theme (?:by|designed by) |由\s*\S{1,20}\s*(?:强力)?驱动|主题\s*[-–—:：]\s*\S).{0,300}",
+_STRICT_FOOTER = (
+    r"(?:copyright|©|\(c\))\s*(?:©\s*)?(?:\d{4}|.{0,80}?all rights reserved)"
+    r"|all rights reserved|icp[备证]\s*\d+号|公网安备\s*\d+号"
+    rf"|(?:proudly )?powered by {_PLATFORM}|由\s*{_PLATFORM}\s*(?:强力)?驱动"
+)
+FOOTER = re.compile(rf".{{0,120}}?(?:{_STRICT_FOOTER}).{{0,300}}", _I)
+#: ... and what may be one once it ends the page ("版权所有", "theme by").
+LOOSE_FOOTER = re.compile(
+    rf".{{0,120}}?(?:{_STRICT_FOOTER}|版权所有|版权(?:属于|归).{{0,60}}所有"
+    r"|theme (?:by|designed by) |主题\s*[-–—:：]\s*\S).{0,300}",
     _I,
 )
 _FOOTER_MAX_UNITS = 400.0
@@ -171,7 +180,7 @@ TAIL_MARKER = re.compile(
     r"|相关(?:推荐|文章|阅读|资讯|内容)|推荐阅读|往期(?:回顾|推荐|精选)|猜你喜欢：?"
     r"|延伸阅读|更多(?:文章|阅读|推荐|精彩)|(?:最新|近期|最近|热门|往期|历史)文章|热门(?:标签|阅读)"
     r"|文章归档|精彩回顾|编辑推荐|今日推荐"
-    r"|(?:recent|popular|trending|top|featured) (?:articles|stories|posts)|most (?:popular|read)"
+    r"|(?:recent|popular|trending) (?:articles|stories|posts)|most (?:popular|read)"
     r"|editor['’]?s picks|trending(?: now)?"
     r"|articoli correlati|leggi anche|(?:ti )?potrebbe (?:interessarti|anche interessarti)"
     r"|ähnliche (?:artikel|beiträge)|weitere (?:artikel|beiträge)|das könnte sie auch interessieren"
@@ -457,6 +466,8 @@ def ends_article(block: Block, names: Collection[str] = ()) -> bool:
         return True
     if block.kind not in ("heading", "para") or block.units > _NAME_MAX_UNITS:
         return False
+    if block.kind == "heading" and block.level < 3:
+        return False  # a section of the article, not the box under it
     text = _norm(block.text)
     return len(text) >= 2 and any(text == _norm(n) for n in names)
 
@@ -469,12 +480,16 @@ _COMMENT = re.compile(
 _COMMENT_MAX_UNITS = 2000.0
 
 
-def is_footer(block: Block) -> bool:
-    """True if ``block`` is a line of the page's footer: a copyright, a licence number, a credit."""
+def is_footer(block: Block, *, loose: bool = False) -> bool:
+    """True if ``block`` is a line of the page's footer: a copyright, a licence number, a credit.
+
+    ``loose``: the block ends the page, so a mere "版权所有" or "theme by" is enough.
+    """
+    pattern = LOOSE_FOOTER if loose else FOOTER
     return (
         block.kind in ("para", "other", "list", "heading")
         and 0 < block.units <= _FOOTER_MAX_UNITS
-        and bool(FOOTER.fullmatch(block.text))
+        and bool(pattern.fullmatch(block.text))
     )
 
 
@@ -593,7 +608,7 @@ def _chrome_at_end(block: Block, repeated: bool) -> bool | None:
     if (
         chrome_line(block)
         or is_cta(block)
-        or is_footer(block)
+        or is_footer(block, loose=True)
         or is_marker(block, SECTION_MARKER)
         or (block.units < _BOILERPLATE_MAX_UNITS and BOILERPLATE.fullmatch(block.text))
         or _tag_line(block)
@@ -726,8 +741,13 @@ _BYLINE = re.compile(
 
 
 def _trim_head(live: Sequence[Block], start: int, end: int, counts: Counter[str]) -> int:
-    """Drop the byline, date and counter lines the article starts with; the first block kept."""
+    """Drop the byline, date and counter lines the article starts with; the first block kept.
+
+    They may follow a heading (the title, the standfirst), which stays.
+    """
     k = start
+    first = start
+    heading = False
     while k < end:
         b = live[k]
         if not b.live or _is_empty(b):
@@ -737,8 +757,13 @@ def _trim_head(live: Sequence[Block], start: int, end: int, counts: Counter[str]
             b.dropped = "generic:byline"
             k += 1
             continue
+        if b.kind == "heading" and not heading and k == first:
+            heading = True  # look past it once
+            k += 1
+            first = k
+            continue
         break
-    return k
+    return start if heading else k
 
 
 def reads_as_prose(block: Block, repeated: bool) -> bool:
@@ -807,6 +832,10 @@ def classify(live: Sequence[Block], start: int, end: int) -> None:
             b.dropped = "generic:chrome-line"
         elif b.units < _BOILERPLATE_MAX_UNITS and BOILERPLATE.fullmatch(b.text):
             b.dropped = "generic:boilerplate"
+        elif is_footer(b):
+            b.dropped = "generic:footer"
+        elif _tag_line(b):
+            b.dropped = "generic:tags"
         elif (
             is_cta(b)
             and not _ENUMERATED.match(b.text)

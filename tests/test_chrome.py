@@ -545,3 +545,299 @@ def test_feeder_build_and_check_explain(tmp_path: Path) -> None:
     explained = json.loads(proc.stdout)
     dropped = {d["text"]: d["rule"] for d in explained["dropped"]}
     assert dropped["[img] https://secure.gravatar.com/avatar/abc123?s=96"].startswith("generic:")
+
+
+# -- where the article starts and ends ---------------------------------------------------
+
+
+def test_references_after_badges_kept_badges_dropped() -> None:
+    page = _page(
+        """
+title: Weekly notes 12
+url: https://notes.example.com/weekly-12/
+source: Example Notes
+""",
+        f"""
+# Weekly notes 12
+
+{_PARA} {_PARA} {_PARA}
+
+[![Listen on Podcasts](https://notes.example.com/img/listen-podcasts.svg)](https://podcasts.example.org/show)
+
+[![Watch on Video](https://notes.example.com/img/watch-video.svg)](https://video.example.org/list)
+
+## References
+
+1. [The first report we discussed this week](https://news.example.org/a) (worth a read)
+2. [Merch!](https://shop.example.com/) (what are we missing?)
+
+[Weekly](/tag/weekly/)
+""",
+    )
+    content = _render(page)
+    text = _text(content)
+    assert "The first report we discussed this week" in text
+    assert "Merch! (what are we missing?)" in text
+    assert not _has_image(content, "listen-podcasts.svg")
+    assert not _has_image(content, "watch-video.svg")
+    assert "Weekly" not in text.replace("Weekly notes", "")
+
+
+def test_standfirst_and_table_of_contents_intro_kept() -> None:
+    page = _page(
+        """
+title: Scraping without code
+url: https://blog.example.io/scraping/
+source: Example IO
+""",
+        f"""
+# Scraping without code
+
+* [Home](/)
+* [Archive](/archive/)
+
+# Scraping without code
+
+### Why a browser extension beats a script for a one-off job, and where it stops working
+
+Posted on 04/16/2023 by Someone | View revision history
+
+Recently I had to download a whole course's videos once, which is why I tried this.
+
+Table of contents
+
+* [Install](#install)
+* [Configure](#configure)
+
+## Install
+
+{_PARA}
+
+## Configure
+
+{_PARA} {_PARA}
+""",
+    )
+    text = _text(_render(page))
+    assert "Why a browser extension beats a script for a one-off job" in text
+    assert "Recently I had to download a whole course's videos once" in text
+    assert "Posted on" not in text and "View revision history" not in text
+    assert "Table of contents" not in text
+
+
+def test_comments_author_box_and_motto_after_the_article_dropped() -> None:
+    page = _page(
+        """
+title: On backups
+url: https://jane.example.net/on-backups/
+source: Jane Doe's Blog
+""",
+        f"""
+# On backups
+
+{_PARA} {_PARA}
+
+Test your restores, not your backups. {_PARA}
+
+##### Jane Doe
+
+Hi, I'm Jane Doe, I write this blog and speak at conferences about storage and recovery.
+
+leon says: March 3, 2023 at 14:00 Great post, thanks for writing it up in so much detail!
+
+[Reply](/reply)
+
+Simplicity is prerequisite for reliability. --Dijkstra
+
+* [Home](/)
+* [Privacy](/privacy)
+
+Copyright 2025, Jane Doe
+""",
+    )
+    text = _text(_render(page))
+    assert "Test your restores, not your backups." in text
+    for drop in ("I write this blog", "leon says", "Great post", "Dijkstra", "Copyright"):
+        assert drop not in text, drop
+
+
+def test_motto_between_article_and_footer_dropped() -> None:
+    page = _page(
+        """
+title: 英国面临禁止汞合金填充物的压力
+url: https://www.news.example.org/story?sid=1
+source: 某科技资讯
+""",
+        f"""
+# 英国面临禁止汞合金填充物的压力
+
+{_ZH_PARA}{_ZH_PARA}{_ZH_PARA}
+
+[回复](/comments?sid=1)
+
+活了一百年却只能记住三十兆字节是荒谬的。--某位科学家
+
+* [首页](/)
+* [隐私政策](/privacy)
+
+本站提到的所有注册商标属于他们各自的所有人所有，其余内容版权属于本站所有。
+
+京ICP证000000号
+""",
+    )
+    text = _text(_render(page))
+    assert "研究人员发现" in text
+    for drop in ("活了一百年", "回复", "注册商标", "ICP"):
+        assert drop not in text, drop
+
+
+def test_other_languages_calls_to_action() -> None:
+    page = _page(
+        """
+title: L'assalto alle telco
+url: https://rete.example.it/p/assalto
+source: Rete
+""",
+        f"""
+# L'assalto alle telco
+
+Potrebbe essere una delle operazioni di spionaggio più clamorose di sempre, secondo molte fonti.
+{_PARA}
+
+{_PARA} {_PARA}
+
+Continua a leggere sul sito Rete.example.it
+
+Questa è la sezione Articoli della newsletter. Per iscriversi alla sezione bisogna prima essere
+iscritti alla newsletter, poi scegliere le sezioni nelle impostazioni del proprio account.
+
+Condividi
+""",
+    )
+    text = _text(_render(page))
+    assert "Potrebbe essere una delle operazioni" in text
+    for drop in ("Continua a leggere", "Per iscriversi", "Condividi"):
+        assert drop not in text, drop
+
+
+def test_numbered_step_is_no_call_to_action() -> None:
+    page = _page(
+        """
+title: 一款社交应用的玩法
+url: https://www.example.cn/a/1
+source: 某资讯
+""",
+        f"""
+# 一款社交应用的玩法
+
+{_ZH_PARA}
+
+它的玩法很简单，只需 4 步。
+
+1、加入你的高中
+
+2、添加好友
+
+3、回答问卷
+
+{_ZH_PARA}
+""",
+    )
+    text = _text(_render(page))
+    assert "2、添加好友" in text and "3、回答问卷" in text
+
+
+# -- more images --------------------------------------------------------------------------
+
+
+def test_lead_images_kept_site_logo_and_thumbnails_dropped() -> None:
+    page = _page(
+        """
+title: A donation
+url: https://blog.example.se/2023/03/a-donation/
+source: example.se
+""",
+        f"""
+# A donation
+
+[![](https://blog.example.se/wp-content/uploads/header.jpg)](https://blog.example.se/)
+
+* [About](/about/)
+* [Privacy](/privacy/)
+
+![](https://blog.example.se/wp-content/uploads/2018/01/dollar-672x372.jpg)
+
+[News](https://blog.example.se/category/news/)
+
+# A donation
+
+[March 28, 2023](/2023/03/28/) [Daniel](/author/daniel/)
+
+[![](https://blog.example.se/wp-content/uploads/2016/04/project_logo-1200x459.png)](https://project.example.org/)
+
+> Hi admins, we selected your project as a winner of our open source contributor fund. {_PARA}
+
+{_PARA}
+
+![](https://blog.example.se/wp-content/uploads/2024/10/Author-150x150.png)
+
+<img src="https://ad.doubleclick.net/ddm/activity/src=1;type=blog;ord=1?" alt="">
+
+{_PARA} That is all.
+""",
+    )
+    content = _render(page)
+    assert _has_image(content, "dollar-672x372.jpg")  # the theme's featured image
+    assert _has_image(content, "project_logo-1200x459.png")  # a logo that leads the post
+    for dropped in ("header.jpg", "Author-150x150.png", "doubleclick.net"):
+        assert not _has_image(content, dropped), dropped
+
+
+def test_cut_data_uri_images_removed_real_image_beside_them_kept() -> None:
+    page = _page(
+        """
+title: Decloaking rootkits
+url: https://www.example-sec.com/blog/decloak/
+source: Example Security
+""",
+        f"""
+# Decloaking rootkits
+
+{_PARA}
+
+![](data:image/svg+xml;base64...)![](data:image/jpeg;base64...)![A hidden process](https://assets.example-sec.com/1668993842-listing.png)
+
+{_PARA} {_PARA}
+""",
+    )
+    content = _render(page)
+    assert _has_image(content, "1668993842-listing.png")
+    assert "data:image" not in _text(content)
+
+
+def test_wechat_animated_banner_above_the_article_dropped_photo_kept() -> None:
+    page = _page(
+        """
+title: 某产品发布
+url: https://mp.weixin.qq.com/s/XyZ123
+source: 某厂商
+""",
+        f"""
+# 某产品发布
+
+某产品社区版
+
+某厂商
+
+![](https://mmbiz.qpic.cn/mmbiz_gif/AnimatedBannerId/640?wx_fmt=gif&from=appmsg)
+
+{_ZH_PARA}
+
+![](https://mmbiz.qpic.cn/mmbiz_gif/DemoAnimationId/640?wx_fmt=gif&from=appmsg)
+
+{_ZH_PARA}
+""",
+    )
+    content = _render(page)
+    assert not _has_image(content, "AnimatedBannerId")
+    assert _has_image(content, "DemoAnimationId")  # an animation inside the article stays
