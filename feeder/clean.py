@@ -402,9 +402,9 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
 def _reference_prose(blocks: list[Block], names: tuple[str, ...]) -> float:
     """The prose the kept article is measured against to tell whether extraction failed.
 
-    ``blocks`` were live before extraction. Link lists (whose dates and counts
-    are not prose) do not count, nor what follows the first block after the
-    kept ones that ends an article (:func:`feeder.extract.ends_article`: a
+    ``blocks`` were live before extraction. Link lists (menus, whose labels
+    and dates are not prose) do not count, nor what follows the first block
+    after the kept ones that ends an article (:func:`feeder.extract.ends_article`: a
     "Comments" or "Recent posts" heading, the footer, the author's box): the
     page's comments and sidebars may outweigh a short article.
     """

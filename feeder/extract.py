@@ -46,7 +46,7 @@ _DATE = (
 )
 #: A view or comment counter (Views: 443, 5 条评论, 1.2k views, 阅读 3021).
 _COUNTER = (
-    r"(?:(?:views?|reads?|阅读量?|浏览量?|评论)[:：(（]?\s*[\d,.]+[kw万]?[)）]?"
+    r"(?:(?:views?|reads?|likes?|阅读量?|浏览量?|评论|点赞数?|赞|喜欢|收藏)[:：(（]?\s*[\d,.]+[kw万]?[)）]?"
     r"|[\d,.]+[kw万]?\s*(?:条评论|comments?|views?|reads?|次阅读|次浏览|阅读|浏览))"
 )
 
@@ -521,6 +521,8 @@ _SITE_SUFFIX = re.compile(
 )
 #: A line that ends like a sentence ("Many stickers.", "成功抓取到数据。").
 _SENTENCE_END = re.compile(r"[.!?。！？…:：;；)）\]」』”\"'’]\s*$")
+#: A statement's last mark (a call to action ends in none, or in "!").
+_PERIOD = re.compile(r"[.。…]\s*$")
 #: A sentence's last mark (a byline ends without one, or in a bracket: "(UTC)").
 _STOP = re.compile(r"[.!?。！？…]\s*$")
 #: A quotation signed by its author ("Simplicity is prerequisite. --Dijkstra"): a motto.
@@ -546,6 +548,17 @@ def chrome_line(block: Block) -> bool:
     return bool(CHROME_LINE.fullmatch(block.text) or (text and CHROME_LINE.fullmatch(text)))
 
 
+def cta_line(block: Block) -> bool:
+    """True if ``block`` is a call to action as a line of its own: no numbered step, and
+    no sentence unless the site speaks in it ("扫码关注我们", "Subscribe to our list.").
+    """
+    return (
+        is_cta(block)
+        and not _ENUMERATED.match(block.text)
+        and (not _PERIOD.search(block.text) or bool(_ADDRESSED.search(block.text)))
+    )
+
+
 def is_cta(block: Block) -> bool:
     """True if ``block`` is a short call to action (follow, subscribe, scan, ask for a demo)."""
     return 0 < block.units <= _CTA_MAX_UNITS and asks(block.text)
@@ -560,8 +573,8 @@ def asks(text: str) -> bool:
 _CTA_MAX_UNITS = 120.0
 #: A numbered step ("2、添加好友", "3. Sign up"): an article's list, not a call to action.
 _ENUMERATED = re.compile(r"\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3}|[a-z])\s*[、.)）]", _I)
-#: Words by which a call to action addresses the reader or names the site.
-_ADDRESSED = re.compile(r"我们|本号|本站|本刊|小编|你|您|\b(?:our|us|you|your)\b", _I)
+#: Words by which a call to action speaks for the site.
+_ADDRESSED = re.compile(r"我们|本号|本站|本刊|小编|\b(?:our|us)\b", _I)
 #: After the article, a call to action may be a paragraph ("To subscribe to the newsletter…").
 _TAIL_CTA_UNITS = 400.0
 #: ... and what makes one: a request to subscribe, follow or give, in a few languages.
@@ -579,7 +592,7 @@ TAIL_CTA = re.compile(
 
 def _tag_line(block: Block) -> bool:
     """True if ``block`` is nothing but links to tag or category pages."""
-    if block.link_density < 0.9:
+    if block.link_density < 0.9 or block.ref_units:
         return False
     hrefs = [str(a.get("href") or "") for a in block.el.find_all("a")]
     if block.el.name == "a":
@@ -607,7 +620,7 @@ def _chrome_at_end(block: Block, repeated: bool) -> bool | None:
     """
     if (
         chrome_line(block)
-        or is_cta(block)
+        or cta_line(block)
         or is_footer(block, loose=True)
         or is_marker(block, SECTION_MARKER)
         or (block.units < _BOILERPLATE_MAX_UNITS and BOILERPLATE.fullmatch(block.text))
@@ -753,7 +766,7 @@ def _trim_head(live: Sequence[Block], start: int, end: int, counts: Counter[str]
         if not b.live or _is_empty(b):
             k += 1
             continue
-        if _meta_line(b) or chrome_line(b) or is_cta(b):
+        if _meta_line(b) or chrome_line(b) or cta_line(b):
             b.dropped = "generic:byline"
             k += 1
             continue
@@ -836,11 +849,7 @@ def classify(live: Sequence[Block], start: int, end: int) -> None:
             b.dropped = "generic:footer"
         elif _tag_line(b):
             b.dropped = "generic:tags"
-        elif (
-            is_cta(b)
-            and not _ENUMERATED.match(b.text)
-            and (not _SENTENCE_END.search(b.text) or _ADDRESSED.search(b.text))
-        ):
+        elif cta_line(b):
             b.dropped = "generic:call-to-action"
         elif (
             b.units < _MARKER_MAX_UNITS

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import urljoin, urlsplit
 
 from .blocks import Block, images, measure
-from .extract import CTA, POSITIONAL, asks, title_matches
+from .extract import CTA, POSITIONAL, cta_line, title_matches
 from .sites import fold
 from .soup import Tag
 
@@ -211,7 +211,7 @@ def _is_text(block: Block) -> bool:
 
 
 def _is_cta(block: Block) -> bool:
-    return block.units <= 120 and asks(block.text)
+    return cta_line(block)
 
 
 _GIF = re.compile(r"\.gif(?:[?#]|$)|[?&]wx_fmt=gif|/mmbiz_gif/", re.I)
