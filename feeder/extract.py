@@ -571,6 +571,8 @@ def asks(text: str) -> bool:
 
 
 _CTA_MAX_UNITS = 120.0
+#: A line the page repeats is chrome at the article's end when it is at most this long.
+_REPEATED_MAX_UNITS = 100.0
 #: A numbered step ("2、添加好友", "3. Sign up"): an article's list, not a call to action.
 _ENUMERATED = re.compile(r"\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3}|[a-z])\s*[、.)）]", _I)
 #: Words by which a call to action speaks for the site.
@@ -633,8 +635,8 @@ def _chrome_at_end(block: Block, repeated: bool) -> bool | None:
         TAIL_CTA.search(block.text) or len(CTA.findall(block.text)) >= 2
     ):
         return True
-    if repeated and block.kind != "pre":
-        return True
+    if repeated and block.kind != "pre" and block.units < _REPEATED_MAX_UNITS:
+        return True  # a slogan the page repeats
     if _meta_line(block):
         # a dated byline ("Posted by jane on May 5, 2024") is chrome; a credit line
         # ("编辑：李四") ends many an article

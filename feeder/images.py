@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from urllib.parse import urljoin, urlsplit
 
@@ -51,6 +50,8 @@ CHROME_WORDS = frozenset(
         "avatars",
         "headshot",
         "headshots",
+        "author",
+        "authors",
         "icon",
         "icons",
         "gravatar",
@@ -107,6 +108,13 @@ _WORD = re.compile(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|\d+")
 _SEPARATORS = re.compile(r"[-_.~+%,;=!@ ]+")
 #: A word of a URL longer than this is an identifier (WeChat's base64 names), not words.
 _ID_CHARS = 20
+#: A piece of a URL that is an identifier, not words: digits among letters, or
+#: capitals scattered through it (``AVvXsEh1Cen9``, ``PMx53k5puG7yjM``).
+_IDENTIFIER = re.compile(
+    r"(?=.{8})(?=.*\d)(?=.*[a-zA-Z])(?!\d+x\d+$).*|(?=.{10})(?=(?:.*?[A-Z]){3}).*[a-z].*"
+)
+#: Where sites keep the pictures of their theme (not of their posts).
+_THEME_PATH = re.compile(r"/(?:wp-content/themes|themes?|skins?|dist)/", re.I)
 _URL_SIZE = re.compile(r"(?<![A-Za-z0-9.])(\d{1,4})[x×](\d{1,4})(?![A-Za-z0-9])")
 _QUERY_SIZE = re.compile(r"(?:^|&)(?:w|h|width|height|s|size)=(\d{1,4})(?:&|$)")
 _DIGITS = re.compile(r"\s*(\d{1,5})")
@@ -128,7 +136,7 @@ def _words(text: str) -> set[str]:
     out: set[str] = set()
     for part in _SEPARATORS.split(text):
         for piece in part.split("/"):
-            if len(piece) > _ID_CHARS:
+            if len(piece) > _ID_CHARS or _IDENTIFIER.fullmatch(piece):
                 continue
             out.update(w.lower() for w in _WORD.findall(piece))
     return out
@@ -167,6 +175,8 @@ def chrome_image(img: Tag, brands: frozenset[str]) -> tuple[str, bool] | None:
         return "generic:image-icon", True
     if parts.path.lower().endswith(".svg") and parts.fragment:
         return "generic:image-icon", True  # one icon of a sprite sheet
+    if _THEME_PATH.search(parts.path):
+        return "generic:image-theme", True  # the site's own furniture, not a post's
     words = _words(host.replace(".", " ") + " " + parts.path) | _words(alt)
     if words & CHROME_WORDS or _CHROME_ALT.search(alt):
         return "generic:image-icon", True
@@ -287,10 +297,12 @@ class _Judge:
         self.url = url
         self.drops: list[tuple[str, str]] = []
         self.text_at = [i for i, b in enumerate(blocks) if _is_text(b)]
-        #: How often each picture occurs among the article's blocks, before images are judged.
-        self.counts = Counter(
-            str(img.get("src") or "") for b in blocks if b.live for img in _images(b)
-        )
+        #: Where each picture occurs among the article's blocks, before images are judged.
+        self.where: dict[str, list[int]] = {}
+        for i, b in enumerate(blocks):
+            if b.live:
+                for img in _images(b):
+                    self.where.setdefault(str(img.get("src") or ""), []).append(i)
 
     def remove(self, block: Block, imgs: Iterable[Tag], rule: str) -> None:
         """Drop ``imgs`` of ``block``: the whole block when nothing else is left in it."""
@@ -357,10 +369,24 @@ class _Judge:
             run = []
 
     def repeated(self) -> None:
-        live = [(b, img) for b in self.blocks if b.live for img in _images(b)]
-        for b, img in live:
+        """Drop a picture the article shows more than once.
+
+        Repeated through the article (paragraphs between), it is decoration and
+        goes everywhere; shown twice in a row (the theme's copy of the lead
+        image), only its first showing stays.
+        """
+        live = [(i, b, img) for i, b in enumerate(self.blocks) if b.live for img in _images(b)]
+        for i, b, img in live:
             src = str(img.get("src") or "")
-            if src and self.counts[src] > 1 and b.live:
+            where = self.where.get(src, [])
+            if not src or len(where) < 2 or not b.live:
+                continue
+            between = self.blocks[where[0] + 1 : where[-1]]
+            if not any(x.live and _paragraph(x) for x in between):
+                first = next((j for j in where if self.blocks[j].live), i)
+                if i != first:
+                    self.remove(b, [img], "generic:image-duplicate")
+            else:
                 self.remove(b, [img], "generic:image-repeated")
 
     def context(self, *, fallback: bool) -> None:
@@ -450,8 +476,13 @@ def _is_empty_block(block: Block) -> bool:
 
 
 def _chrome(block: Block | None) -> bool:
-    """True if a neighbour is missing or was dropped as chrome (not for its place alone)."""
-    return block is None or (block.dropped is not None and block.dropped not in POSITIONAL)
+    """True if a neighbour is missing or was dropped as chrome (not for its place alone,
+    and not as the title or the byline a lead image stands beside).
+    """
+    return block is None or (block.dropped is not None and block.dropped not in _NOT_CHROME)
+
+
+_NOT_CHROME = POSITIONAL | _TITLE_RULES | {"byline", "generic:byline"}
 
 
 def judge_images(

@@ -720,6 +720,32 @@ Condividi
         assert drop not in text, drop
 
 
+def test_sentences_mentioning_qr_codes_and_release_tags_kept() -> None:
+    page = _page(
+        """
+title: 登塔记
+url: https://travel.example.cn/posts/tower/
+source: 某旅行博客
+""",
+        f"""
+# 登塔记
+
+{_ZH_PARA}
+
+塔上贴着一张二维码，扫码会给你颁发证书。
+
+{_ZH_PARA}
+
+https://github.com/example/tool/releases/tag/v1.0.3
+
+{_ZH_PARA}
+""",
+    )
+    text = _text(_render(page))
+    assert "塔上贴着一张二维码，扫码会给你颁发证书。" in text
+    assert "releases/tag/v1.0.3" in text
+
+
 def test_numbered_step_is_no_call_to_action() -> None:
     page = _page(
         """
@@ -791,6 +817,31 @@ source: example.se
     assert _has_image(content, "project_logo-1200x459.png")  # a logo that leads the post
     for dropped in ("header.jpg", "Author-150x150.png", "doubleclick.net"):
         assert not _has_image(content, dropped), dropped
+
+
+def test_lead_image_shown_twice_keeps_one_copy() -> None:
+    page = _page(
+        """
+title: Lessons from a breach report
+url: https://www.vendor.example/blog/lessons/
+source: Vendor
+""",
+        f"""
+# Lessons from a breach report
+
+![](https://www.vendor.example/uploads/2025/05/report-header.png)
+
+May 19, 2025
+
+![](https://www.vendor.example/uploads/2025/05/report-header.png)
+
+{_PARA} {_PARA}
+
+{_PARA}
+""",
+    )
+    content = _render(page)
+    assert sum("report-header.png" in src for src in _images(content)) == 1
 
 
 def test_cut_data_uri_images_removed_real_image_beside_them_kept() -> None:
