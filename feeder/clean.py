@@ -14,14 +14,18 @@ sanitizing, in four steps over the fragment's top-level blocks:
    the lightly cleaned whole body (steps 1-2 and obvious chrome lines only),
    because an entry with some chrome beats an entry without its article;
    a short article (a few blocks of text, :data:`SHORT_BODY_BLOCKS`) loses
-   nothing for where it stands, only what reads as chrome wherever it stands.
+   nothing for where it stands, only what reads as chrome wherever it stands;
+5. images are judged like text (:mod:`feeder.images`): logos, avatars,
+   icons, QR codes, pixels, decorations and promotional pictures go, the
+   figures and the lead image stay.
 
 When unsure, the cleaner keeps: embeds and empty blocks count for nothing
 either way, and how much of what reads as article text was dropped for its
 place alone is measured (:attr:`Cleaned.article_loss`) for a warning.
 
 Every drop is recorded (:class:`Drop`) so ``feeder check --explain`` can show
-which rule removed what.
+which rule removed what; each dropped image has a record of its own, ``[img]``
+and its URL as text.
 """
 
 from __future__ import annotations

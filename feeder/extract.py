@@ -3,19 +3,35 @@
 Works on any site, without rules. Each block gets a score: prose (text
 outside links) counts for, link text, very short lines, known chrome phrases
 ("Share this", "登录", …) and boilerplate repeated on the page count against;
-blocks without text (embeds, empty paragraphs) count for nothing.
-The article is the contiguous run of blocks with the highest total score (the
-maximum-sum segment), then
+blocks without text (embeds, empty paragraphs) and links that point within
+the page or spell out their address (a table of contents, a source) count
+for nothing. The article is the contiguous run of blocks with the highest
+total score (the maximum-sum segment), then
 
 * it starts after the last heading that repeats the entry's title, when
-  most of the article follows it (menus and sidebars precede the title);
-* it ends at the first trailing-section heading ("Related posts",
-  "Leave a comment", "推荐阅读", WeChat's "预览时标签不可点", …) once enough
-  article precedes it; without one, the prose right after the run (a short
-  last line, a paragraph after an embed or an image) is the article's end
-  and stays, up to the first block that looks like chrome;
-* inside it, chrome lines and link-list sections ("往期回顾" + its links)
-  are dropped.
+  most of the article follows it (menus and sidebars precede the title),
+  with the standfirst under that title if the run left it out;
+* it ends at the first block that ends an article (:func:`ends_article`:
+  a trailing-section heading such as "Related posts", "Leave a comment",
+  "推荐阅读", "分享至", "相关推荐"; the page's footer, a copyright or licence
+  line; the first comment, "jane says: May 5, 2024"; a heading naming the
+  site's author, their box) once enough article precedes it; without one,
+  the prose right after the run (a short last line, a paragraph after an
+  embed or an image, the references after a row of badges) is the article's
+  end and stays, up to the first block that looks like chrome;
+* its ends are trimmed (:func:`trim`): bylines, dates, reading times and
+  counters above it; share and tip rows, tags, notices, calls to action,
+  dated bylines and mottos below it, and a heading or a short line there
+  when such chrome follows it;
+* inside it, chrome lines, notices (reprint, copyright, "does not represent
+  our position"), calls to action on a line of their own (follow,
+  subscribe, scan the QR code, join the group, ask for a demo or a price,
+  start free, download the app), rows of tag links and link-list sections
+  ("往期回顾" + its links) are dropped.
+
+The words are Chinese and English, with the common ones of Italian, German,
+French and Spanish; what decides is where a line stands and what it is
+(short, a link, a label without a sentence), the words only name it.
 
 The caller checks the result and falls back to the whole body when too
 little is left: losing the article is worse than keeping some chrome.
