@@ -115,7 +115,7 @@ CHROME_LINE = re.compile(
     r"|复制链接|copy link|permalink|save|saved|cite|cite this|bookmark|listen|print this"
     r"|(?:keep|continue) reading\W*|read more\W*|view (?:all|more)\W*|load more|show more"
     rf"|{_END_MARK}"
-    r"|\d[\d,.]{2,}[kw万]?|[\d.]+[kw万]|(?:\d+\s*(?:推荐|收藏|赞|点赞|喜欢|分享|评论|likes?|shares?)\s*)+"
+    r"|\d[\d,.]{2,}[kw万]?|[\d.]+[kw万]|\d+\s*个赞|(?:\d+\s*(?:推荐|收藏|赞|点赞|喜欢|分享|评论|likes?|shares?)\s*)+"
     rf"|(?:{_DATE}\s*)?(?:post )?{_COUNTER}(?:\s*[·|/]?\s*{_COUNTER})*",
     _I,
 )
@@ -411,7 +411,7 @@ def extract(
     tail = len(live)
     for j in range(start + 1, end + 1):
         b = live[j]
-        if not ends_article(b, names):
+        if not (ends_article(b, names) or _comment_head(live, j)):
             continue
         share = 0.5 if is_footer(b) else 0.25
         before = _mass(live[start:j])
@@ -489,6 +489,24 @@ def ends_article(block: Block, names: Collection[str] = ()) -> bool:
 
 
 _NAME_MAX_UNITS = 60.0
+
+
+def _comment_head(live: Sequence[Block], j: int) -> bool:
+    """True if ``live[j]`` is a commenter's name (a short link) over the comment's date."""
+    b = live[j]
+    if not (0 < b.units <= _COMMENTER_UNITS and b.link_density >= 0.9):
+        return False
+    nxt = next((x for x in live[j + 1 : j + 3] if x.live and not _is_empty(x)), None)
+    return (
+        nxt is not None
+        and nxt.units <= _COMMENT_DATE_UNITS
+        and nxt.link_units == 0
+        and bool(_DATE_LINE.fullmatch(nxt.text))
+    )
+
+
+_COMMENTER_UNITS = 30.0
+_COMMENT_DATE_UNITS = 40.0
 #: The head of a comment: its author's name, "says:" and the date.
 _COMMENT = re.compile(
     rf".{{1,60}}? (?:says|said|wrote|writes|说道|说)\s*[:：]\s*(?:on )?{_DATE}", _I
@@ -744,6 +762,10 @@ _META_WORDS = re.compile(
     _I,
 )
 _DATE_RE = re.compile(_DATE, _I)
+#: A line that is a date and a time, nothing else ("2025 年1 月 14 日 10:53").
+_DATE_LINE = re.compile(
+    rf"\s*{_DATE}\s*(?:\d{{1,2}}:\d{{2}}(?::\d{{2}})?\s*(?:am|pm|utc)?)?\s*", _I
+)
 _META_MAX_UNITS = 90.0
 
 
