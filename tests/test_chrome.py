@@ -661,6 +661,43 @@ Copyright 2025, Jane Doe
         assert drop not in text, drop
 
 
+def test_forum_replies_after_the_first_post_dropped() -> None:
+    page = _page(
+        """
+title: 记录一次实战
+url: https://forum.example.com/t/topic/2204
+source: 某论坛
+""",
+        f"""
+# 记录一次实战
+
+{_ZH_PARA}
+
+{_ZH_PARA}{_ZH_PARA}
+
+{_ZH_PARA}
+
+{_ZH_PARA}{_ZH_PARA}
+
+{_ZH_PARA}
+
+成功getshell，最后提权收个尾，战斗结束。
+
+1 个赞
+
+[某用户](https://forum.example.com/u/someone)
+
+2025 年1 月 14 日 10:53
+
+大哥，有事相求 怎么取得联系
+""",
+    )
+    text = _text(_render(page))
+    assert "成功getshell，最后提权收个尾，战斗结束。" in text
+    for drop in ("个赞", "某用户", "10:53", "有事相求"):
+        assert drop not in text, drop
+
+
 def test_motto_between_article_and_footer_dropped() -> None:
     page = _page(
         """
