@@ -4,24 +4,33 @@ A scraped page's images are the article's figures, screenshots and photos,
 and the page's furniture: logos, avatars, share and counter icons, QR codes
 beside "扫码关注", promo banners, tracking pixels, decorations repeated
 through the article, thumbnails of related posts. Text decides first
-(:mod:`feeder.extract`): an image in a dropped block goes with it. Then each
-image is judged on
+(:mod:`feeder.extract`): an image in a dropped block goes with it, so the
+thumbnails of a related-posts list go with the list. Then each image is
+judged on
 
 * what it is (:func:`chrome_image`): a size of at most :data:`SMALL` pixels
-  (``width``/``height``, ``16x16`` or ``?w=48`` in its URL), a tracking
-  pixel, a URL or alt text that names a logo, avatar, icon, badge or QR code,
-  an alt text that is the site's or account's name, or a call to action;
-* how often it occurs: the same picture twice in the article is decoration
-  (WeChat's divider lines);
+  (``width``/``height``, ``16x16`` or ``?w=48`` in its URL), a square
+  thumbnail (``-150x150``), a tracking pixel or an ad or counter host, a URL
+  or alt text that names an avatar, headshot, icon, badge, button or QR code,
+  a theme's folder, an alt text that is the site's or account's name or a
+  call to action. A logo or a banner is chrome when it links to its own site
+  (its home, a tag page) and outside the article; inside it, or leading it,
+  it may be what the article is about, and stays;
+* how often it occurs: the same picture repeated through the article is
+  decoration (WeChat's divider lines) and goes; shown twice in a row (a
+  theme's copy of the lead image) it keeps its first showing;
 * its neighbours, the nearest lines of text before and after it: an image
   beside a call to action ("扫码关注", "Subscribe") illustrates it; an image
-  whose neighbours are both chrome is chrome.
+  whose neighbours are both chrome is chrome; a row of linked images that
+  lead away (app-store, podcast, share buttons) is chrome; an animated GIF
+  above the article's first paragraph is an account's banner.
 
 The lead (hero) image between an article's title and its first paragraph
 lies outside the best run of prose blocks, yet it is the article's: it is
-kept when it leads straight (over a few short lines such as the date) to the
-article's first block, is not linked elsewhere and nothing else marks it.
-When unsure, an image stays.
+kept when it leads straight (over a few short lines such as the date or the
+byline) to the article's first block and does not link to the site; so is
+the last figure right after the article's last paragraph. When unsure, an
+image stays.
 """
 
 from __future__ import annotations
