@@ -44,6 +44,11 @@ class Block:
     link_units: float
     kind: str  # heading | pre | table | list | para | image | rule | embed | other
     level: int = 0
+    #: The link text that points within the page (a table of contents) or spells
+    #: out its own address (a reference): part of an article as much as of chrome.
+    ref_units: float = 0.0
+    #: The block's ``<img>`` elements once asked for (:func:`images`); :func:`measure` forgets.
+    imgs: list[Tag] | None = None
     #: The rule that dropped this block, ``None`` while it is kept.
     dropped: str | None = None
 
@@ -107,6 +112,17 @@ def _inside_link(el: Tag) -> bool:
     return False
 
 
+_URL_TEXT = re.compile(r"\s*(?:https?://|www\.)\S+\s*", re.I)
+
+
+def _is_reference(a: Tag) -> bool:
+    """True if link ``a`` points within the page (``#section``) or its text is an address."""
+    href = str(a.get("href") or "").strip()
+    if href.startswith("#") and len(href) > 1:
+        return True
+    return bool(_URL_TEXT.fullmatch(a.get_text()))
+
+
 def measure(block: Block) -> None:
     """(Re)compute ``block``'s text, size, link size and kind from its element.
 
@@ -115,8 +131,9 @@ def measure(block: Block) -> None:
     article is.
     """
     el = block.el
+    block.imgs = None
     if el.name in DROP_WITH_CONTENT:
-        block.text, block.units, block.link_units = "", 0.0, 0.0
+        block.text, block.units, block.link_units, block.ref_units = "", 0.0, 0.0, 0.0
         block.kind, block.level = "embed", 0
         return
     block.text = fold(el.get_text(" "))
@@ -124,12 +141,30 @@ def measure(block: Block) -> None:
     links: Iterable[Tag] = ()  # below a link, every link is nested in one
     if el.name != "a" and not _inside_link(el):
         links = _outer_links(el)
-    block.link_units = sum(units(fold(a.get_text(" "))) for a in links)
+    block.link_units = block.ref_units = 0.0
+    for a in links:
+        size = units(fold(a.get_text(" ")))
+        block.link_units += size
+        if _is_reference(a):
+            block.ref_units += size
     if el.name == "a":
         block.link_units = block.units
+        block.ref_units = block.units if _is_reference(el) else 0.0
     block.kind, block.level = _kind(el)
     if not block.text and block.kind in ("para", "other") and has_element(el, _MEDIA):
         block.kind = "image"
+
+
+def images(block: Block) -> list[Tag]:
+    """The ``<img>`` elements of ``block`` (the element itself if it is one)."""
+    if block.imgs is None:
+        el = block.el
+        block.imgs = (
+            [el]
+            if el.name == "img"
+            else [d for d in el.descendants if type(d) is Tag and d.name == "img"]
+        )
+    return block.imgs
 
 
 def split_blocks(soup: BeautifulSoup) -> list[Block]:

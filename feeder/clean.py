@@ -14,24 +14,30 @@ sanitizing, in four steps over the fragment's top-level blocks:
    the lightly cleaned whole body (steps 1-2 and obvious chrome lines only),
    because an entry with some chrome beats an entry without its article;
    a short article (a few blocks of text, :data:`SHORT_BODY_BLOCKS`) loses
-   nothing for where it stands, only what reads as chrome wherever it stands.
+   nothing for where it stands, only what reads as chrome wherever it stands;
+5. images are judged like text (:mod:`feeder.images`): logos, avatars,
+   icons, QR codes, pixels, decorations and promotional pictures go, the
+   figures and the lead image stay.
 
 When unsure, the cleaner keeps: embeds and empty blocks count for nothing
 either way, and how much of what reads as article text was dropped for its
 place alone is measured (:attr:`Cleaned.article_loss`) for a warning.
 
 Every drop is recorded (:class:`Drop`) so ``feeder check --explain`` can show
-which rule removed what.
+which rule removed what; each dropped image has a record of its own, ``[img]``
+and its URL as text.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from . import extract as generic
 from .blocks import Block, has_element, measure, split_blocks
+from .images import judge_images
 from .sites import SiteRule, SiteRules, fold
 from .soup import BeautifulSoup, NavigableString, Tag
 from .tables import prune_tables
@@ -247,6 +253,17 @@ def _empty_voids(soup: BeautifulSoup) -> None:
             el.insert_after(child.extract())
 
 
+#: An image whose inline data the scraper cut short, left as Markdown text.
+_DATA_IMAGE = re.compile(r"!\[[^\]\n]{0,200}\]\(data:[^)\s]{0,200}\)?")
+
+
+def _strip_data_images(soup: BeautifulSoup) -> None:
+    """Remove the text of images whose data URI was cut (``![](data:image/svg+xml;base64...)``)."""
+    for node in list(soup.find_all(string=lambda t: "](data:" in t)):
+        if type(node) is NavigableString:
+            node.replace_with(NavigableString(_DATA_IMAGE.sub("", str(node))))
+
+
 def _unwrap(soup: BeautifulSoup, rules: tuple[SiteRule, ...]) -> None:
     names = sorted({t for r in rules for t in r.unwrap})
     if names:
@@ -254,19 +271,40 @@ def _unwrap(soup: BeautifulSoup, rules: tuple[SiteRule, ...]) -> None:
             el.unwrap()
 
 
+_IMAGE_TEXT_MAX = 300
+
+
+def _image_text(src: str) -> str:
+    """The text of an image's :class:`Drop`: ``[img]`` and its URL."""
+    src = src.strip() or "(no source)"
+    return "[img] " + (src if len(src) <= _IMAGE_TEXT_MAX else src[: _IMAGE_TEXT_MAX - 1] + "…")
+
+
 def _record(blocks: list[Block], drops: list[Drop]) -> None:
-    """Add one :class:`Drop` per run of consecutive blocks dropped by the same rule."""
+    """Add one :class:`Drop` per run of consecutive blocks dropped by the same rule.
+
+    Each image of a dropped block gets a :class:`Drop` of its own, its URL as text.
+    """
     run_rule: str | None = None
     run_text: list[str] = []
+    images: list[Drop] = []
     for b in [*blocks, None]:
         rule = b.dropped if b is not None else None
         if rule != run_rule and run_rule is not None:
-            drops.append(Drop(run_rule, _shorten(" ".join(t for t in run_text if t))))
+            if run_text:
+                drops.append(Drop(run_rule, _shorten(" ".join(t for t in run_text if t))))
+            drops.extend(images)
+            images = []
         if rule != run_rule:
             run_text = []
         run_rule = rule
         if b is not None and rule is not None:
-            run_text.append(b.text or "[" + (b.el.name or "?") + "]")
+            srcs = [str(img.get("src") or "") for img in b.el.find_all("img")]
+            if b.el.name == "img":
+                srcs = [str(b.el.get("src") or "")]
+            images.extend(Drop(rule, _image_text(src)) for src in srcs if src.strip())
+            if b.text or not srcs:
+                run_text.append(b.text or "[" + (b.el.name or "?") + "]")
 
 
 def _light(blocks: list[Block]) -> None:
@@ -311,6 +349,8 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
     _unwrap(soup, site_rules)
     if "<table" in html:
         prune_tables(soup)
+    if "](data:" in html:
+        _strip_data_images(soup)
     blocks = split_blocks(soup)
     drops: list[Drop] = []
     _drop_top(blocks, title)
@@ -323,11 +363,14 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
         sum(1 for b in blocks if b.live and b.units > 0) <= SHORT_BODY_BLOCKS
         and total <= SHORT_BODY_UNITS
     )
-    generic.extract(blocks, title, pin_start=started)
+    live = [b for b in blocks if b.live]
+    names = generic.site_names(source)
+    generic.extract(blocks, title, pin_start=started, names=names)
     _drop_byline(blocks, source)
     kept = _prose(blocks)
+    ref = _reference_prose(live, names)
     fallback = False
-    if total > 0 and (kept < MIN_KEPT_SHARE * total or kept < min(MIN_KEPT_UNITS, total)):
+    if total > 0 and (kept < MIN_KEPT_SHARE * ref or kept < min(MIN_KEPT_UNITS, total)):
         logger.info(
             "cleaning %s (%s) kept %.0f of %.0f units of text: using the whole body instead",
             url or title,
@@ -344,8 +387,11 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
             if b.dropped in generic.POSITIONAL:
                 b.dropped = None
         live = [b for b in blocks if b.live]
-        generic.classify(live, 0, len(live) - 1)
+        counts = Counter(b.text for b in live if b.text and b.units < 200)
+        generic.trim(live, 0, len(live) - 1, counts)
+    image_drops = judge_images(blocks, url=url, title=title, source=source, fallback=fallback)
     _record(blocks, drops)
+    drops.extend(Drop(rule, _image_text(src)) for rule, src in image_drops)
     out = "\n".join(str(b.el) for b in blocks if b.live)
     article, lost = _article_prose(blocks)
     return Cleaned(
@@ -355,6 +401,25 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
         article_units=article,
         article_dropped=lost,
     )
+
+
+def _reference_prose(blocks: list[Block], names: tuple[str, ...]) -> float:
+    """The prose the kept article is measured against to tell whether extraction failed.
+
+    ``blocks`` were live before extraction. Link lists (menus, whose labels
+    and dates are not prose) do not count, nor what follows the first block
+    after the kept ones that ends an article (:func:`feeder.extract.ends_article`: a
+    "Comments" or "Recent posts" heading, the footer, the author's box): the
+    page's comments and sidebars may outweigh a short article.
+    """
+    last = max((i for i, b in enumerate(blocks) if b.live), default=-1)
+    total = 0.0
+    for i, b in enumerate(blocks):
+        if i > last and generic.ends_article(b, names):
+            break
+        if b.link_density < 0.5:
+            total += max(b.units - b.link_units, 0.0)
+    return total
 
 
 #: A block of at least this much prose (units) that reads as prose is article text.

@@ -52,7 +52,7 @@ from .errors import ConfigError
 logger = logging.getLogger(__name__)
 
 #: Bumped when the cleaning algorithm changes, so cached renderings are redone.
-CLEANER_VERSION = "5"
+CLEANER_VERSION = "6"
 
 _LIST_KEYS = (
     "drop_lines",
