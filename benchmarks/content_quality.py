@@ -99,15 +99,17 @@ def site_of(meta: dict[str, Any]) -> str:
     return host or "(no url)"
 
 
-def learned_bodies(corpus: Path, pages: dict[str, tuple[dict[str, Any], str]]) -> dict[str, str]:
-    """Each page's body less its site's learned chrome, learned from every page of the corpus.
+def learned_lines(
+    corpus: Path, pages: dict[str, tuple[dict[str, Any], str]]
+) -> dict[str, list[str]]:
+    """Each page's lines that are its site's learned chrome, learned from every page of it.
 
     What ``feeder build`` does to a seed directory holding the corpus: sites as
     :func:`feeder.learned.site_of` keys them, the shipped thresholds.
     """
     try:
         from feeder.config import Settings
-        from feeder.learned import chrome_of, drop, fingerprints, learn
+        from feeder.learned import chrome_keys, chrome_of, fingerprints, learn
         from feeder.learned import site_of as feeder_site
         from feeder.urls import canonical
     except ImportError:
@@ -130,10 +132,10 @@ def learned_bodies(corpus: Path, pages: dict[str, tuple[dict[str, Any], str]]) -
         key: learn(fps, min_seeds=defaults.learn_min_seeds, share=defaults.learn_share)
         for key, fps in packed.items()
     }
-    out: dict[str, str] = {}
+    out: dict[str, list[str]] = {}
     for name, (meta, body) in pages.items():
         chrome = chrome_of(fingerprints(body), learned.get(site(meta)))
-        out[name] = drop(body, chrome, title=str(meta.get("title") or ""))[0]
+        out[name] = chrome_keys(body, chrome, title=str(meta.get("title") or ""))
     return out
 
 
@@ -244,7 +246,10 @@ def load_labels(corpus: Path) -> dict[str, list[tuple[str, str]]]:
 
 
 def build_extractors(
-    rules: SiteRules, sanitize: Callable[[str, str], str] | None, fallbacks: list[str]
+    rules: SiteRules,
+    sanitize: Callable[[str, str], str] | None,
+    fallbacks: list[str],
+    learned: dict[str, list[str]] | None = None,
 ) -> dict[str, Callable[[str, dict[str, Any], str], Output]]:
     extractors: dict[str, Callable[[str, dict[str, Any], str], Output]] = {}
 
@@ -259,7 +264,12 @@ def build_extractors(
         )
         if cleaned.fallback:
             fallbacks.append(name)
-        return html_output(sanitize(cleaned.html, url) if sanitize else cleaned.html)
+        html = cleaned.html
+        if learned and learned.get(name):
+            from feeder.learned import strip_html
+
+            html = strip_html(html, learned[name])[0]
+        return html_output(sanitize(html, url) if sanitize else html)
 
     extractors["feeder"] = feeder
     try:
@@ -319,7 +329,6 @@ def main(argv: list[str] | None = None) -> int:
     rules = SiteRules() if args.no_rules else load_rules(None)
     sanitize = sanitizer()
     fallbacks: list[str] = []
-    extractors = build_extractors(rules, sanitize, fallbacks)
 
     # Pages grouped by site. feeder sees each page as a build of the whole corpus
     # would: without the lines its site's other pages share (feeder.learned),
@@ -328,13 +337,11 @@ def main(argv: list[str] | None = None) -> int:
         name: split_page((args.corpus / name).read_text(encoding="utf-8", errors="replace"))
         for name in sorted(labels)
     }
-    learned_body = {} if args.no_learn else learned_bodies(args.corpus, pages_of)
+    learned = {} if args.no_learn else learned_lines(args.corpus, pages_of)
+    extractors = build_extractors(rules, sanitize, fallbacks, learned)
     sites: dict[str, list[tuple[str, dict[str, Any], str]]] = defaultdict(list)
-    feeder_html: dict[str, str] = {}
     for name, (meta, body) in pages_of.items():
-        html = render(body)
-        sites[site_of(meta)].append((name, meta, html))
-        feeder_html[name] = render(learned_body[name]) if name in learned_body else html
+        sites[site_of(meta)].append((name, meta, render(body)))
 
     totals = {ex: Tally() for ex in extractors}
     per_site: dict[str, Tally] = {}
@@ -344,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, meta, html in pages:
             for ex_name, ex in extractors.items():
                 t0 = time.perf_counter()
-                out = ex(feeder_html[name] if ex_name == "feeder" else html, meta, name)
+                out = ex(html, meta, name)
                 tally = totals[ex_name]
                 tally.secs += time.perf_counter() - t0
                 tally.stars += out.stars

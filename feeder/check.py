@@ -16,8 +16,8 @@ from .config import Settings
 from .content import make_cleaner
 from .errors import FeederError, SeedDirError, SeedError
 from .ingest import read_document
-from .learned import Learned, chrome_of, fingerprint, fingerprints, site_of
-from .learned import drop as drop_learned
+from .learned import Learned, chrome_keys, chrome_of, fingerprint, fingerprints, site_of
+from .learned import strip_html as strip_learned
 from .model import SeedFile, duplicate_reason
 from .normalize import entry_meta, render
 from .render import collect_notes
@@ -128,17 +128,17 @@ def explain_seed(path: Path, *, settings: Settings) -> Explanation:
     rules = load_rules(settings.sites_dir)
     site = site_of(meta.canonical_url, meta.source)
     found = _learned(settings, site)
-    body, dropped = doc.body, list[str]()
-    if found is not None:
-        chrome = chrome_of(fingerprints(doc.body), found)
-        body, dropped = drop_learned(doc.body, chrome, title=meta.title)
     cleaned = clean_html(
-        render_markdown(body),
+        render_markdown(doc.body),
         url=meta.link,
         title=meta.title,
         source=meta.source,
         rules=rules,
     )
+    dropped: list[str] = []
+    if found is not None:
+        keys = chrome_keys(doc.body, chrome_of(fingerprints(doc.body), found), title=meta.title)
+        _, dropped = strip_learned(cleaned.html, keys)
     names = tuple(r.name for r in rules.for_url(meta.link))
     learned = tuple((key, found.counts[fingerprint(key)]) for key in dropped) if found else ()
     articles = found.seeds if found else 0

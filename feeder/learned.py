@@ -209,3 +209,74 @@ def drop(body: str, chrome: Sequence[int], *, title: str = "") -> tuple[str, lis
     for i, _ in found:
         text[i] = ""
     return "\n".join(text), [key for _, key in found]
+
+
+#: Markdown that a line's visible text does not show.
+_MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
+_MD_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
+_MD_LEAD = re.compile(r"^(?:#{1,6}\s+|[-*+]\s+|\d{1,9}[.)]\s+|>\s*)+")
+_MD_MARKS = str.maketrans("", "", "*_`")
+_IMAGE_TARGET = re.compile(r"!\[[^\]\n]*\]\(\s*<?([^)\s>?#]+)")
+#: Elements a learned line becomes once rendered.
+_LINE_ELEMENTS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "figcaption")
+
+
+def _target(url: str) -> str:
+    """A link's or image's target without its query and fragment (they carry ids)."""
+    return url.split("?", 1)[0].split("#", 1)[0]
+
+
+def shown(key: str) -> tuple[str, tuple[str, ...]]:
+    """What a reader sees of a line: its text (white space folded) and its images' targets."""
+    images = tuple(_IMAGE_TARGET.findall(key))
+    text = _MD_LINK.sub(r"\1", _MD_IMAGE.sub(" ", key))
+    text = _MD_LEAD.sub("", text.strip()).translate(_MD_MARKS)
+    return " ".join(text.split()), images
+
+
+def strip_html(html: str, keys: Sequence[str]) -> tuple[str, list[str]]:
+    """``html`` (rendered and cleaned) without the elements that show a learned line.
+
+    Applied after the page's own cleaning, so the cleaner still sees every
+    landmark of the page (a footer line, a related-posts heading) and learned
+    chrome only takes what survived it: an element whose text is a learned
+    line's, an image whose source is a learned image line's. Returns the
+    HTML and the keys of the lines found.
+    """
+    if not keys or not html.strip():
+        return html, []
+    from lxml import html as lhtml
+
+    texts: dict[str, str] = {}
+    targets: dict[str, str] = {}
+    for key in keys:
+        text, images = shown(key)
+        if text:
+            texts.setdefault(text, key)
+        elif images:
+            targets.update((_target(url), key) for url in images)
+    root = lhtml.fragment_fromstring(html, create_parent="div")
+    found: dict[str, None] = {}
+    for element in list(root.iter(*_LINE_ELEMENTS)):
+        text = " ".join(element.text_content().split())
+        if text and text in texts and element.getparent() is not None:
+            found[texts[text]] = None
+            element.drop_tree()
+    for image in list(root.iter("img")):
+        src = _target(image.get("src") or "")
+        if src in targets and image.getparent() is not None:
+            found[targets[src]] = None
+            parent = image.getparent()
+            image.drop_tree()
+            empty = parent is not None and parent.tag == "p" and len(parent) == 0
+            if empty and not parent.text_content().strip() and parent.getparent() is not None:
+                parent.drop_tree()
+    if not found:
+        return html, []
+    out = (root.text or "") + "".join(lhtml.tostring(child, encoding="unicode") for child in root)
+    return out, list(found)
+
+
+def chrome_keys(body: str, chrome: Sequence[int], *, title: str = "") -> list[str]:
+    """The keys of ``body``'s lines that are learned chrome (see :func:`drop` for the rules)."""
+    return drop(body, chrome, title=title)[1]

@@ -24,7 +24,8 @@ from .imageproxy import proxy_images
 from .language import SAMPLE_CHARS
 from .language import detect as detect_language
 from .language import tag as language_tag
-from .learned import drop as drop_learned
+from .learned import chrome_keys
+from .learned import strip_html as strip_learned
 from .model import Document, EntryMeta, Rendered
 from .sanitize import sanitize_html, strip_invalid_xml
 from .urls import URLError, canonical, entry_id, host, origin, public_link, tag_uri
@@ -323,7 +324,8 @@ def render(
     ``clean`` is the content-cleaning stage (site rules and main-content
     extraction); it is passed in so the pipeline loads the rules once.
     ``chrome`` are the fingerprints of lines learned as the site's chrome
-    (:mod:`feeder.learned`), dropped from the Markdown first.
+    (:mod:`feeder.learned`): what of them the page's own cleaning left is
+    taken out after it.
     """
     from .render import render_markdown
 
@@ -335,11 +337,12 @@ def render(
     if cut:
         end = text.rfind("\n\n", 0, cap)
         text = text[: end if end > cap // 2 else cap]
-    if chrome:
-        text, _ = drop_learned(text, chrome, title=meta.title)
+    learned = chrome_keys(text, chrome, title=meta.title) if chrome else []
     body = render_markdown(text)
     if clean is not None:
         body = clean(body, meta)
+    if learned:
+        body, _ = strip_learned(body, learned)
     content = sanitize_html(body, base_url=meta.link)
     truncated = False
     if cut or len(content.encode()) > settings.max_content_bytes:
