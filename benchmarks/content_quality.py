@@ -2,7 +2,7 @@
 
 For every page named in ``labels.tsv`` (columns ``file``, ``kind``,
 ``phrase``), the Markdown body is rendered to HTML, cleaned (and sanitized
-when :mod:`feeder.sanitize` is available) and the output compared with the
+when :mod:`feeder.content.sanitize` is available) and the output compared with the
 labels, white space folded:
 
 * ``keep`` phrases must be in the visible text, ``drop`` phrases (page
@@ -47,8 +47,8 @@ from bs4 import BeautifulSoup
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from feeder.clean import clean_html  # noqa: E402
-from feeder.sites import SiteRules, load_rules  # noqa: E402
+from feeder.content.clean import clean_html  # noqa: E402
+from feeder.content.sites import SiteRules, load_rules  # noqa: E402
 
 _URL_KEYS = ("url", "source_url", "original_url", "link", "canonical_url")
 KINDS = ("keep", "drop", "keep_img", "drop_img")
@@ -105,13 +105,13 @@ def learned_lines(
     """Each page's lines that are its site's learned chrome, learned from every page of it.
 
     What ``feeder build`` does to a seed directory holding the corpus: sites as
-    :func:`feeder.learned.site_of` keys them, the shipped thresholds.
+    :func:`feeder.content.learned.site_of` keys them, the shipped thresholds.
     """
     try:
         from feeder.config import Settings
-        from feeder.learned import chrome_keys, chrome_of, fingerprints, learn
-        from feeder.learned import site_of as feeder_site
-        from feeder.urls import canonical
+        from feeder.content.learned import chrome_keys, chrome_of, fingerprints, learn
+        from feeder.content.learned import site_of as feeder_site
+        from feeder.seeds.urls import canonical
     except ImportError:
         return {}
 
@@ -141,7 +141,7 @@ def learned_lines(
 
 def render(body: str) -> str:
     try:
-        from feeder.render import render_markdown
+        from feeder.content.render import render_markdown
     except ImportError:
         from markdown_it import MarkdownIt
 
@@ -154,7 +154,7 @@ def render(body: str) -> str:
 def sanitizer() -> Callable[[str, str], str] | None:
     """The lead's sanitizer when it exists, adapted to ``(html, base_url) -> html``."""
     try:
-        from feeder import sanitize as mod
+        from feeder.content import sanitize as mod
     except ImportError:
         return None
     fn = getattr(mod, "sanitize_html", None) or getattr(mod, "sanitize", None)
@@ -266,7 +266,7 @@ def build_extractors(
             fallbacks.append(name)
         html = cleaned.html
         if learned and learned.get(name):
-            from feeder.learned import strip_html
+            from feeder.content.learned import strip_html
 
             html = strip_html(html, learned[name])[0]
         return html_output(sanitize(html, url) if sanitize else html)
@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     fallbacks: list[str] = []
 
     # Pages grouped by site. feeder sees each page as a build of the whole corpus
-    # would: without the lines its site's other pages share (feeder.learned),
+    # would: without the lines its site's other pages share (feeder.content.learned),
     # unless --no-learn; the other extractors see the page alone.
     pages_of = {
         name: split_page((args.corpus / name).read_text(encoding="utf-8", errors="replace"))
@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         f"corpus: {args.corpus} ({len(labels)} files, {len(sites)} sites; "
         + ", ".join(f"{n_labels[k]} {k}" for k in KINDS)
         + ")"
-        + ("" if sanitize else "  [feeder.sanitize not available: clean only]")
+        + ("" if sanitize else "  [feeder.content.sanitize not available: clean only]")
     )
     head = f"{'extractor':<12} {'keep':>6} {'drop':>6} {'img kept':>8} {'img dropped':>11}"
     print(f"{head} {'**':>5} {'__':>5} {'ms/page':>8}")

@@ -10,7 +10,7 @@ in one sub-directory per source), then times, each in a fresh process:
 * **no-change**: the same again, nothing changed;
 * **one-new**: one new (newest) seed added, then the same again;
 
-and, in one more process that keeps a :class:`feeder.daemon.Daemon` (the
+and, in one more process that keeps a :class:`feeder.service.daemon.Daemon` (the
 imports, the state and the caches stay warm, as in ``feeder run``):
 
 * **daemon poll**: a poll that finds nothing changed;
@@ -403,7 +403,7 @@ def _rss_kb() -> tuple[int, int]:
 def poll_child(seeds: Path, work: Path, shape: str, polls: int, news: int, mode: str) -> None:
     """In-process: a daemon's polls (and the same process's stat walks); print JSON."""
     from feeder.config import load_settings
-    from feeder.daemon import Daemon
+    from feeder.service.daemon import Daemon
 
     scope: dict[str, Any] = {}
     exec(STAT_WALK_FN, scope)

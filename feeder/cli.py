@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .config import Settings, load_settings
-from .errors import FeederError
-from .lock import OutputClaim
-from .logsetup import NoSkipLines
-from .model import plural
+from feeder import __version__
+from feeder.build.lock import OutputClaim
+from feeder.config import Settings, load_settings
+from feeder.errors import FeederError
+from feeder.model import plural
+from feeder.service.logsetup import NoSkipLines
 
 log = logging.getLogger("feeder")
 
@@ -262,7 +262,7 @@ class _ProgressBar:
 def cmd_build(args: argparse.Namespace) -> int:
     _basic_logging(args.log_level.upper() if args.log_level else "WARNING")
     settings = _settings(args)
-    from .pipeline import build
+    from feeder.build.pipeline import build
 
     bar = None
     if args.progress == "always":
@@ -293,7 +293,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     _basic_logging(args.log_level.upper() if args.log_level else "ERROR")
     settings = _settings(args)
-    from .check import check_seeds, explain_seed
+    from feeder.build.check import check_seeds, explain_seed
 
     if args.explain is not None:
         report = explain_seed(args.explain, settings=settings)
@@ -313,7 +313,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .daemon import configure_logging, run
+    from feeder.service.daemon import configure_logging, run
 
     first = _settings(args)
     configure_logging(first.log_level, first.log_json)
@@ -330,7 +330,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_trigger(args: argparse.Namespace) -> int:
     _basic_logging(args.log_level.upper() if args.log_level else "WARNING")
     settings = _settings(args)
-    from .daemon import trigger
+    from feeder.service.daemon import trigger
 
     return trigger(settings, timeout=args.timeout, json=args.json)
 
@@ -338,7 +338,7 @@ def cmd_trigger(args: argparse.Namespace) -> int:
 def cmd_feeds(args: argparse.Namespace) -> int:
     _basic_logging(args.log_level.upper() if args.log_level else "WARNING")
     settings = _settings(args)
-    from .feedlist import list_feeds
+    from feeder.build.listing import list_feeds
 
     rows, built = list_feeds(settings)
     if not built:
@@ -355,7 +355,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     _basic_logging(args.log_level.upper() if args.log_level else "WARNING")
     settings = _settings(args)
-    from .control import status
+    from feeder.service.control import status
 
     return status(settings, json=args.json)
 

@@ -19,9 +19,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import ConfigError
-from .feedconf import SECTIONS as FEED_SECTIONS
-from .feedconf import FeedSpec, PerSource, check_outputs, parse_section
+from feeder.errors import ConfigError
+from feeder.feedconf import SECTIONS as FEED_SECTIONS
+from feeder.feedconf import FeedSpec, PerSource, check_outputs, parse_section
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class Settings:
     busy_timeout: float = setting(30.0, section="build", toml=(int, float))
     #: Publish even when far fewer seeds are found than the feed was built from.
     allow_shrink: bool = setting(False, section="build", toml=bool)
-    #: Learn a site's chrome once it has this many articles (0: never; see feeder.learned).
+    #: Learn a site's chrome once it has this many articles (0: never; see feeder.content.learned).
     learn_min_seeds: int = setting(5, section="build", toml=int)
     #: ... from the lines found in at least this share of them.
     learn_share: float = setting(0.5, section="build", toml=(int, float))

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from feeder.errors import ConfigError
 
 FORMATS = ("atom", "rss", "json")
 #: Suffix of each format's file when no explicit path is given.

@@ -43,8 +43,8 @@ from test_format_safety import CONFIG as HOSTILE_CONFIG
 from test_format_safety import VECTORS, _seed, key_of, link_ok
 from test_hostile import seed_text
 
-from feeder.pages import FEED_PAGE_CSP, feed_pages
-from feeder.server import FEED_TYPES, media_quality, media_ranges, prefers_html
+from feeder.feeds.pages import FEED_PAGE_CSP, feed_pages
+from feeder.service.server import FEED_TYPES, media_quality, media_ranges, prefers_html
 
 SCREENSHOT = Path("/tmp/feeder-browser-view.png")
 #: What Chromium 156 sends for a page it navigates to.

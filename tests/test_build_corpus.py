@@ -13,7 +13,7 @@ import pytest
 from conftest import assert_valid_atom, build_json, require_shared
 from lxml import etree, html
 
-from feeder.parse import parse_bytes
+from feeder.seeds.parse import parse_bytes
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 USER_SEED = "000_6d81516ea70193ef.txt"

@@ -1,6 +1,6 @@
 """Polls compare only the directories whose digest moved, and never miss a change.
 
-:mod:`feeder.changes` sums up a walk per top-level directory; a build reads
+:mod:`feeder.build.changes` sums up a walk per top-level directory; a build reads
 the state's rows of the groups whose digest differs and no others. Here a
 random sequence of edits to a small tree (seeds at the top, in look-alike
 directory names such as ``a`` and ``a.b``, nested deeper, moved between
@@ -21,9 +21,9 @@ from hardkit import settings_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeder import changes
-from feeder.pipeline import build
-from feeder.state import State
+from feeder.build import changes
+from feeder.build.pipeline import build
+from feeder.build.state import State
 
 _PLACES = ["", "a/", "a.b/", "a-/", "a/deep/", "b/", "中文/", "b/c.md/"]
 _OPS = st.lists(

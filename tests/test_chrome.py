@@ -17,12 +17,12 @@ import pytest
 from conftest import CORPUS, build_json, run_feeder, write_seed
 from lxml import html
 
-from feeder.clean import clean_html, explain
 from feeder.config import Settings
-from feeder.content import make_cleaner
-from feeder.normalize import entry_meta, render
-from feeder.parse import parse_bytes
-from feeder.sites import load_rules
+from feeder.content.clean import clean_html, explain
+from feeder.content.entry import make_cleaner
+from feeder.content.sites import load_rules
+from feeder.seeds.normalize import entry_meta, render
+from feeder.seeds.parse import parse_bytes
 
 _IMG_SRC = re.compile(r'<img[^>]*\ssrc="([^"]*)"')
 _PARA = "The quick analysis of the incident continues with more detail about the attack chain."
@@ -511,7 +511,7 @@ def test_user_seed_images() -> None:
 def test_explain_lists_each_dropped_image_with_its_rule() -> None:
     doc = parse_bytes(IMAGES, "page.txt")
     meta = entry_meta(doc, settings=Settings(), mtime=0)
-    from feeder.render import render_markdown
+    from feeder.content.render import render_markdown
 
     cleaned = clean_html(
         render_markdown(doc.body),

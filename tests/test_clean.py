@@ -12,9 +12,9 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from feeder.clean import Cleaned, clean_html, explain
-from feeder.render import render_markdown
-from feeder.sites import SiteRules, load_rules
+from feeder.content.clean import Cleaned, clean_html, explain
+from feeder.content.render import render_markdown
+from feeder.content.sites import SiteRules, load_rules
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "clean"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -290,7 +290,7 @@ def test_fallback_keeps_the_whole_body_and_logs(caplog: pytest.LogCaptureFixture
         for i in range(30)
     )
     md = f"Some reading for the weekend.\n\n{items}\n"
-    with caplog.at_level(logging.INFO, logger="feeder.clean"):
+    with caplog.at_level(logging.INFO, logger="feeder.content.clean"):
         cleaned = clean_html(
             render_markdown(md),
             url="https://links.example/",

@@ -24,7 +24,7 @@ FIRST_PARTY = {"feeder"} | {
     p.stem for folder in ("tests", "benchmarks") for p in (REPO / folder).glob("*.py")
 }
 #: Tools run as programs, not imported (linters, type stubs, runners).
-TOOLS = {"pytest", "ruff", "mypy", "types-pyyaml"}
+TOOLS = {"pytest", "ruff", "mypy", "types-pyyaml", "import-linter"}
 
 
 def _name(requirement: str) -> str:

@@ -1,8 +1,8 @@
 """The fast paths of parsing give exactly what the general code gives.
 
-:func:`feeder.parse.split_front_matter` slices the text instead of splitting
-it into lines, and :func:`feeder.parse.read_front_matter` reads plain
-``key: value`` front matter without YAML, and :func:`feeder.dates.parse_date`
+:func:`feeder.seeds.parse.split_front_matter` slices the text instead of splitting
+it into lines, and :func:`feeder.seeds.parse.read_front_matter` reads plain
+``key: value`` front matter without YAML, and :func:`feeder.seeds.dates.parse_date`
 takes the common shapes by one pattern: each is checked here against the
 straightforward reading on generated input. (Urls have one implementation,
 tested in ``test_urls.py``.)
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from feeder import dates, parse
+from feeder.seeds import dates, parse
 
 _KEYS = st.sampled_from(
     ["title", "url", "source", "date", "Title", "page-title", "yes", "on", "x_1", "_k"]

@@ -71,7 +71,7 @@ def feed_version(data: bytes) -> tuple[int, int]:
 
 def _child_loop(root: Path, first: int) -> None:
     """In a forked child: bump the counter seed and build, for ever."""
-    from feeder import pipeline
+    from feeder.build import pipeline
 
     settings = settings_for(root)
     progress = os.open(root / "progress", os.O_WRONLY | os.O_APPEND | os.O_CREAT)
@@ -93,10 +93,6 @@ def kill_driver(root: str, kills: int, max_delay: float) -> None:
 
     Run in its own interpreter (``python -c``), never inside pytest.
     """
-    import feeder.atom
-    import feeder.clean
-    import feeder.pipeline
-    import feeder.render  # noqa: F401 - imported before forking, on purpose
 
     base = Path(root)
     rnd = random.Random(12345)
@@ -221,7 +217,7 @@ def test_sigkill_of_the_real_cli(tmp_path: Path, corpus: Path) -> None:
 _HOLDER = """
 import sys, time, pathlib
 sys.path.insert(0, {repo!r})
-from feeder.lock import build_lock
+from feeder.build.lock import build_lock
 with build_lock(pathlib.Path({state!r})):
     pathlib.Path({held!r}).write_text("held")
     time.sleep({hold})
@@ -349,7 +345,7 @@ def test_many_random_state_corruptions(tmp_path: Path) -> None:
         write_seed(seeds, f"s{i}.md", f"Small {i}", body="Text. " * 300)
     from hardkit import _relaxng_or_reason  # noqa: F401 - the schema converts once
 
-    from feeder import pipeline
+    from feeder.build import pipeline
     from feeder.config import load_settings
 
     settings = load_settings(

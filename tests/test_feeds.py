@@ -16,7 +16,7 @@ import pytest
 from conftest import assert_valid_atom, require_shared, run_feeder, write_seed
 from lxml import etree
 
-from feeder.feedfilter import source_slug
+from feeder.feeds.filters import source_slug
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 FH = "{http://purl.org/syndication/history/1.0}"

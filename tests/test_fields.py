@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from feeder.config import Settings
-from feeder.dates import DateError, parse_date
-from feeder.normalize import entry_meta, summarize
-from feeder.parse import parse_bytes
-from feeder.render import render_markdown
-from feeder.sanitize import sanitize_html
-from feeder.urls import canonical, entry_id, tag_uri, to_iri
+from feeder.content.render import render_markdown
+from feeder.content.sanitize import sanitize_html
+from feeder.seeds.dates import DateError, parse_date
+from feeder.seeds.normalize import entry_meta, summarize
+from feeder.seeds.parse import parse_bytes
+from feeder.seeds.urls import canonical, entry_id, tag_uri, to_iri
 
 WX = (
     "https://mp.weixin.qq.com/s?__biz=MzA5MzE5MDAzOA==&mid=2664233041&idx=2"
@@ -217,7 +217,7 @@ def test_blocks_emptied_by_sanitizing_are_removed() -> None:
 
 def test_leaked_no_break_space_escapes_in_titles() -> None:
     """Crawlers that write repr() output leave ``xa0`` or ``\\xa0`` where a space was."""
-    from feeder.normalize import fold
+    from feeder.seeds.normalize import fold
 
     assert fold("AI安全案例分析xa0| JadePuffer勒索软件") == "AI安全案例分析 | JadePuffer勒索软件"
     assert fold("Patch\\xa0Tuesday\\u00a0roundup") == "Patch Tuesday roundup"

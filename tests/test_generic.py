@@ -7,9 +7,9 @@ from pathlib import Path
 from lxml import html
 
 from feeder.config import Settings
-from feeder.content import make_cleaner
-from feeder.normalize import entry_meta, render
-from feeder.parse import parse_bytes
+from feeder.content.entry import make_cleaner
+from feeder.seeds.normalize import entry_meta, render
+from feeder.seeds.parse import parse_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "clean"
 PAGE = FIXTURES / "generic_engineering_blog.md"

@@ -560,7 +560,7 @@ def test_no_entry_content_is_unsafe(hostile: dict[str, Any]) -> None:
 
 def test_alias_bomb_is_bounded_in_memory() -> None:
     """The alias bomb (10^9 'lol's if expanded) is refused before it is expanded."""
-    from feeder.parse import parse_bytes
+    from feeder.seeds.parse import parse_bytes
 
     text = "---\ntitle: Alias bomb\n" + BOMB + "---\n\nbody\n"
     tracemalloc.start()
@@ -730,7 +730,7 @@ def test_xss_index_page_is_safe(xss: dict[str, Any]) -> None:
 def test_file_vanishing_between_scan_and_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import feeder.pipeline as pipeline
+    import feeder.build.pipeline as pipeline
 
     seeds = tmp_path / "seeds"
     seeds.mkdir()
@@ -755,8 +755,8 @@ def test_file_vanishing_between_scan_and_read(
 
 
 def test_file_growing_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import feeder.ingest as ingest
-    import feeder.pipeline as pipeline
+    import feeder.build.pipeline as pipeline
+    import feeder.seeds.read as ingest
 
     seeds = tmp_path / "seeds"
     seeds.mkdir()
@@ -813,24 +813,24 @@ def test_checker_accepts_safe_markup() -> None:
 
 
 def test_fifo_swapped_in_for_a_seed_does_not_hang(tmp_path: Path) -> None:
-    import feeder.ingest as ingest
+    import feeder.seeds.read as ingest
     from feeder.errors import SeedError
 
     fifo = tmp_path / "pipe.md"
     os.mkfifo(fifo)
     with pytest.raises(SeedError, match="not a regular file"):
-        ingest._read_document("pipe.md", fifo)
+        ingest.read_path("pipe.md", fifo)
     with pytest.raises(SeedError, match="is a directory"):
-        ingest._read_document("dir.md", tmp_path)
+        ingest.read_path("dir.md", tmp_path)
 
 
 def test_short_reads_are_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file system that returns fewer bytes per read (NFS, FUSE) still gives the whole seed."""
-    import feeder.ingest as ingest
+    import feeder.seeds.read as ingest
 
     seed = tmp_path / "long.md"
     seed.write_text(seed_text("Long", "https://example.org/long") + "正文。" * 3000)
-    whole = ingest._read_document("long.md", seed)
+    whole = ingest.read_path("long.md", seed)
     real_read = os.read
     monkeypatch.setattr(os, "read", lambda fd, n: real_read(fd, min(n, 1000)))
-    assert ingest._read_document("long.md", seed) == whole
+    assert ingest.read_path("long.md", seed) == whole

@@ -8,7 +8,7 @@ from conftest import run_feeder, write_seed
 from lxml import etree
 from lxml import html as lhtml
 
-from feeder.imageproxy import proxy_images
+from feeder.content.imageproxy import proxy_images
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 BODY = (

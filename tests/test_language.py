@@ -8,7 +8,7 @@ from pathlib import Path
 from conftest import run_feeder, write_seed
 from lxml import etree
 
-from feeder.language import detect, dominant, tag
+from feeder.content.language import detect, dominant, tag
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

@@ -1,4 +1,4 @@
-"""Chrome learned from a site's other seeds (feeder.learned), through the real CLI."""
+"""Chrome learned from a site's other seeds (feeder.content.learned), through the real CLI."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from conftest import run_feeder, write_seed
 from lxml import etree
 
-from feeder.learned import drop, fingerprint, fingerprints, learn, lines, site_of, unpack
+from feeder.content.learned import drop, fingerprint, fingerprints, learn, lines, site_of, unpack
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 #: Lines no generic rule knows: only their recurring across the site makes them chrome.

@@ -162,7 +162,7 @@ def _get(daemon: DaemonProc) -> int:
 
 
 def test_idle_and_slow_connections_do_not_block_others(daemon: DaemonProc) -> None:
-    from feeder.server import HEAD_TIMEOUT
+    from feeder.service.server import HEAD_TIMEOUT
 
     host, port = _addr(daemon)
     idle = [socket.create_connection((host, port), timeout=5) for _ in range(50)]

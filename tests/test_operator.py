@@ -248,7 +248,7 @@ def test_status_asks_the_running_daemon(tmp_path: Path) -> None:
 
 
 def test_check_and_workers_name_the_seed_whose_text_rendering_repaired(tmp_path: Path) -> None:
-    from feeder.ingest import PARALLEL_FROM
+    from feeder.build.ingest import PARALLEL_FROM
 
     seeds = tmp_path / "seeds"
     deep = "".join("  " * i + "- level\n" for i in range(60)) + "\nThe paragraph after.\n"

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from daemonkit import child_env, feeder_cmd, wait_for
 
-import feeder.ingest
+import feeder.build.ingest
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/stat").is_file() or (os.cpu_count() or 1) < 2,
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 #: Seeds of the test corpus: a cold build parses them in workers.
-SEEDS = 2 * feeder.ingest.PARALLEL_FROM
+SEEDS = 2 * feeder.build.ingest.PARALLEL_FROM
 #: How long the processes of a killed command may take to go.
 GONE_WITHIN_S = 10.0
 

@@ -9,8 +9,7 @@ import daemonkit  # noqa: F401  (puts the repository on sys.path)
 from lxml import etree
 
 from feeder.config import FeedSettings
-from feeder.model import Entry, EntryMeta, Rendered
-from feeder.pages import (
+from feeder.feeds.pages import (
     FEED_PAGE_CSP,
     INDEX_NAME,
     XSL_NAME,
@@ -20,6 +19,7 @@ from feeder.pages import (
     stylesheet,
     write_pages,
 )
+from feeder.model import Entry, EntryMeta, Rendered
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
@@ -143,8 +143,8 @@ def test_feed_page_escapes_everything_and_keeps_the_content() -> None:
 
 
 def test_feed_page_is_deterministic_and_written_only_on_change(tmp_path: Path) -> None:
+    from feeder.feeds.pages import write_feed_page
     from feeder.fsutil import Publication
-    from feeder.pages import write_feed_page
 
     def write(title: str) -> Path:
         with Publication() as pub:

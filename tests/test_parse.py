@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from feeder.errors import SeedError
-from feeder.parse import parse_bytes
+from feeder.seeds.parse import parse_bytes
 
 REAL_UNQUOTED = """---
 title: Java Spring Boot "heapdump" scans, (Mon, Jul 27th)

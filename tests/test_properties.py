@@ -86,7 +86,7 @@ def seed_files(draw: st.DrawFn) -> bytes:
 
 
 def _build(files: list[bytes]) -> tuple[Any, bytes]:
-    from feeder import pipeline
+    from feeder.build import pipeline
     from feeder.config import load_settings
 
     with tempfile.TemporaryDirectory(prefix="feeder-prop-") as tmp:

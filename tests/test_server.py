@@ -56,7 +56,7 @@ def test_feed_headers(daemon: DaemonProc) -> None:
 
 
 def test_conditional_get_is_304(daemon: DaemonProc) -> None:
-    # Last-Modified is only sent once the file's second is over (see feeder.server).
+    # Last-Modified is only sent once the file's second is over (see feeder.service.server).
     second = int(daemon.output.stat().st_mtime)
     wait_for(lambda: time.time() >= second + 1, timeout=3, what="the next second")
     _, headers, _ = http_get(daemon.feed_url)
@@ -223,7 +223,7 @@ def files(daemon: DaemonProc) -> dict[str, bytes]:
     for name, data in contents.items():
         (public / name).write_bytes(data)
     second = max(int((public / name).stat().st_mtime) for name in contents)
-    # Last-Modified is only sent once the files' second is over (see feeder.server).
+    # Last-Modified is only sent once the files' second is over (see feeder.service.server).
     wait_for(lambda: time.time() >= second + 1, timeout=3, what="the next second")
     contents["feed.atom"] = daemon.output.read_bytes()
     return contents
@@ -406,7 +406,7 @@ def test_files_bigger_than_a_snapshot_are_streamed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Past MAX_SNAPSHOT a file is streamed from one descriptor: ranges, no gzip."""
-    from feeder import server
+    from feeder.service import server
 
     monkeypatch.setattr(server, "MAX_SNAPSHOT", 1000)
     (tmp_path / "big.txt").write_bytes(RANGE_TEXT)
@@ -428,7 +428,7 @@ def test_files_bigger_than_a_snapshot_are_streamed(
 
 
 def test_client_addresses() -> None:
-    from feeder.server import client_key, trusted_networks
+    from feeder.service.server import client_key, trusted_networks
 
     assert client_key("192.0.2.7") == "192.0.2.7"
     assert client_key("::ffff:192.0.2.7") == "192.0.2.7"

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 from daemonkit import REPO, DaemonProc, wait_for, write_seed
 
-from feeder.server import PER_CLIENT_CONNECTIONS
+from feeder.service.server import PER_CLIENT_CONNECTIONS
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from slowloris import ATTACKER, CLIENT, Slowloris, percentile, timed_get

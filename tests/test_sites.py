@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from feeder.content.sites import SiteRules, load_rules
 from feeder.errors import ConfigError
-from feeder.sites import SiteRules, load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "feeder" / "data" / "sites"
@@ -139,8 +139,8 @@ def test_rules_are_frozen() -> None:
 
 
 def _wechat_clean(html: str) -> str:
-    from feeder.clean import clean_html
-    from feeder.sites import load_rules
+    from feeder.content.clean import clean_html
+    from feeder.content.sites import load_rules
 
     return clean_html(
         html, url="https://mp.weixin.qq.com/s/abc", title="标题", source="某公众号",
@@ -173,8 +173,8 @@ def test_wechat_article_ending_in_short_lines_keeps_them() -> None:
 
 
 def test_the_register_byline_dropped_standfirst_kept() -> None:
-    from feeder.clean import clean_html
-    from feeder.sites import load_rules
+    from feeder.content.clean import clean_html
+    from feeder.content.sites import load_rules
 
     body = "".join(
         f"<p>Paragraph {n} of the story, with enough words to be the article itself here.</p>"
@@ -197,8 +197,8 @@ def test_the_register_byline_dropped_standfirst_kept() -> None:
 def test_title_repeated_right_after_a_site_start_marker_is_dropped() -> None:
     """A rule that finds the article's start (SANS ISC: after "Threat Level") still drops the
     title heading that opens it."""
-    from feeder.clean import clean_html
-    from feeder.sites import load_rules
+    from feeder.content.clean import clean_html
+    from feeder.content.sites import load_rules
 
     body = "".join(
         f"<p>Paragraph {n} of the diary, long enough to be the article and not chrome.</p>"

@@ -1,4 +1,4 @@
-"""feeder.soup defers bs4's CSS and charset modules without taking anything away."""
+"""feeder.content.soup defers bs4's CSS and charset modules without taking anything away."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import sys
 
 _CHECK = r"""
 import sys
-import feeder.clean
+import feeder.content.clean
 assert "soupsieve" not in sys.modules, "soupsieve was executed at import"
-from feeder.clean import clean_html
-from feeder.sites import load_rules
+from feeder.content.clean import clean_html
+from feeder.content.sites import load_rules
 html = "<p>Hello <b>world</b>, a real paragraph of text.</p>"
 out = clean_html(html, url="https://example.org/a", title="", source="", rules=load_rules(None))
 assert "world" in out.html

@@ -1,9 +1,9 @@
 """The state's queries rank entries exactly as the straightforward Python does.
 
-:meth:`feeder.state.State.published` reads the newest rows through an index
-and stops at the limit; :meth:`~feeder.state.State.duplicates` ranks only
+:meth:`feeder.build.state.State.published` reads the newest rows through an index
+and stops at the limit; :meth:`~feeder.build.state.State.duplicates` ranks only
 ids that have more than one row. Both are checked against
-:func:`feeder.normalize.dedupe` and :func:`feeder.normalize.feed_order` on
+:func:`feeder.seeds.normalize.dedupe` and :func:`feeder.seeds.normalize.feed_order` on
 generated rows with many ties (same id, same dates).
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from feeder.build.state import SeedRow, State
 from feeder.model import EntryMeta
-from feeder.normalize import dedupe, feed_order
-from feeder.state import SeedRow, State
+from feeder.seeds.normalize import dedupe, feed_order
 
 _BASE = datetime(2024, 5, 1, tzinfo=UTC)
 

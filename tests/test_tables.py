@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from feeder.clean import clean_html
-from feeder.render import render_markdown, widen_tables
-from feeder.sites import load_rules
+from feeder.content.clean import clean_html
+from feeder.content.render import render_markdown, widen_tables
+from feeder.content.sites import load_rules
 
 LAYOUT = """\
 # Advisory: Example CMS 2.1 file upload

@@ -167,7 +167,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     all_cases = {**CASES, "emphasis": (EMPHASIS, (), None)}
     for name, (body, _, _) in all_cases.items():
         # Each case a page of a site of its own: their shared filler text is
-        # not a site's template (feeder.learned would learn it as one).
+        # not a site's template (feeder.content.learned would learn it as one).
         write_seed(
             seeds,
             f"{name}.md",
@@ -291,12 +291,12 @@ def test_renderer_losing_text_is_reported_with_the_seed(
     """The safety net: a renderer that drops text (markdown-it's own nesting limit) is caught."""
     from markdown_it import MarkdownIt
 
-    from feeder import render
     from feeder.config import load_settings
-    from feeder.content import make_cleaner, render_entry
-    from feeder.ingest import read_document
+    from feeder.content import render
+    from feeder.content.entry import make_cleaner, render_entry
     from feeder.model import SeedFile
-    from feeder.normalize import entry_meta
+    from feeder.seeds.normalize import entry_meta
+    from feeder.seeds.read import read_document
 
     path = write_seed(
         tmp_path / "seeds",
@@ -314,7 +314,7 @@ def test_renderer_losing_text_is_reported_with_the_seed(
     st = path.stat()
     seed = SeedFile("deep.md", path, st.st_size, st.st_mtime_ns)
     meta = entry_meta(read_document(seed), settings=settings, mtime=st.st_mtime)
-    with caplog.at_level(logging.WARNING, logger="feeder.content"):
+    with caplog.at_level(logging.WARNING, logger="feeder.content.entry"):
         rendered = render_entry(meta, seed, settings, make_cleaner(settings)[0])
     assert "Second paragraph after" not in rendered.content  # the plain renderer drops it...
     messages = [r.getMessage() for r in caplog.records]

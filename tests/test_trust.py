@@ -145,7 +145,8 @@ def _run_with_bug(args: list[str], *, tmp: Path) -> subprocess.CompletedProcess[
     wrapper = tmp / "buggy.py"
     wrapper.write_text(
         "import sys\n"
-        "from feeder import cli, pipeline\n"
+        "from feeder import cli\n"
+        "from feeder.build import pipeline\n"
         "def broken(*args, **kwargs):\n"
         "    raise KeyError('a bug in rendering')\n"
         "pipeline._render_published = broken\n"

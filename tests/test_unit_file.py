@@ -40,8 +40,8 @@ import daemonkit
 import pytest
 from daemonkit import DaemonProc, http_get, wait_for, write_seed
 
+from feeder.build.ingest import PARALLEL_FROM
 from feeder.config import load_settings, parse_hostport
-from feeder.ingest import PARALLEL_FROM
 
 REPO = Path(__file__).resolve().parents[1]
 UNIT = REPO / "contrib" / "feeder.service"

@@ -1,6 +1,6 @@
 """Urls: the canonical form and id of an article, and the link that is published.
 
-Unit tests of :mod:`feeder.urls`, properties (the canonical form is a fixed
+Unit tests of :mod:`feeder.seeds.urls`, properties (the canonical form is a fixed
 point, ids follow UUID v5, a password never reaches the link), and one
 ``feeder build`` that shows what a reader of the feed gets.
 """
@@ -17,8 +17,16 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from feeder import urls
-from feeder.urls import URLError, canonical, display_host, entry_id, origin, public_link, to_iri
+from feeder.seeds import urls
+from feeder.seeds.urls import (
+    URLError,
+    canonical,
+    display_host,
+    entry_id,
+    origin,
+    public_link,
+    to_iri,
+)
 
 WX = (
     "https://mp.weixin.qq.com/s?__biz=MzA5MzE5MDAzOA==&mid=2664233041&idx=2"

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 import feeder
-import feeder.ingest
+import feeder.build.ingest
+from feeder.build.pipeline import build
+from feeder.build.workers import Workers
 from feeder.config import load_settings
-from feeder.pipeline import build
-from feeder.workers import Workers
 
 
 def _corpus(root: Path, n: int) -> Path:
@@ -38,7 +38,7 @@ def _corpus(root: Path, n: int) -> Path:
 def test_parallel_and_serial_builds_are_byte_identical(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    n = feeder.ingest.PARALLEL_FROM + 100
+    n = feeder.build.ingest.PARALLEL_FROM + 100
     seeds = _corpus(tmp_path, n)
 
     def run(name: str) -> tuple[bytes, int, int]:
@@ -56,7 +56,7 @@ def test_parallel_and_serial_builds_are_byte_identical(
         return (tmp_path / name / "feed.atom").read_bytes(), result.parsed, result.rendered
 
     parallel = run("parallel")
-    monkeypatch.setattr(feeder.ingest, "PARALLEL_FROM", 10**9)
+    monkeypatch.setattr(feeder.build.ingest, "PARALLEL_FROM", 10**9)
     serial = run("serial")
     assert parallel[1:] == serial[1:] == (n, 30)
     assert parallel[0] == serial[0]
@@ -67,12 +67,12 @@ def _probe() -> tuple[object, int, bool]:
     import ctypes
     from multiprocessing import forkserver
 
-    import feeder.workers
+    import feeder.build.workers
 
     sig = ctypes.c_int(0)
     ctypes.CDLL(None).prctl(2, ctypes.byref(sig), 0, 0, 0)  # PR_GET_PDEATHSIG
     server = forkserver._forkserver  # type: ignore[attr-defined]
-    parent_is_server = os.getppid() == feeder.workers._LOADED_IN != os.getpid()
+    parent_is_server = os.getppid() == feeder.build.workers._LOADED_IN != os.getpid()
     return server._forkserver_alive_fd, sig.value, parent_is_server
 
 
@@ -87,7 +87,7 @@ def test_workers_die_with_the_fork_server_and_do_not_keep_it_up() -> None:
 
 _ORPHAN = """
 import os, sys, time
-from feeder import workers
+from feeder.build import workers
 workers.WATCH_PARENT_S = 0.05
 pid = os.fork()
 if pid == 0:

@@ -1,0 +1,473 @@
+"""One build: scan → parse what changed → pick the feed's entries → render → write.
+
+Everything a build learns is kept in the state (:mod:`feeder.build.state`), so the
+next build reads only the seeds whose stat signature changed, renders only
+entries that are published and not cached, and leaves the feed alone when
+its bytes would not change. The state is committed only once the feed is
+written: a build that fails (or is killed) leaves the previous feed and the
+previous state, and the next build simply does the work again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import logging
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from feeder import __version__
+
+from feeder.build import changes
+from feeder.build import extra as more_feeds
+from feeder.config import Settings, fingerprint
+from feeder.content.entry import make_cleaner, render_task, render_with_warnings
+from feeder.errors import OutputError, SeedDirError, ShrinkRefused, StateCorrupt
+from feeder.fsutil import Publication, file_signature, remove_stale_temps
+from feeder.build.ingest import CHUNK, PARALLEL_FROM, Progress, parse_seeds
+from feeder.content.learned import chrome_of, site_of
+from feeder.build.lock import build_lock
+from feeder.model import (
+    BuildResult,
+    Entry,
+    EntryMeta,
+    Rendered,
+    SeedFile,
+    Skipped,
+    duplicate_reason,
+)
+from feeder.seeds.scan import SeedStat, scan
+from feeder.build.state import SeedRecord, State, quarantine
+from feeder.build.workers import Workers
+
+# The parsing stack (yaml, markdown, nh3, bs4, ...) is imported where it is
+# used (see feeder.build.ingest): a poll that finds nothing changed never loads it.
+
+log = logging.getLogger(__name__)
+
+#: Entries to render in the workers the parse started (fewer: in this process).
+RENDER_IN_WORKERS_FROM = 8
+#: Seeds to store that are worth building the state's indexes afresh for.
+BULK_FROM = 1000
+#: Entries to render that are worth starting workers for.
+START_WORKERS_TO_RENDER = 400
+
+#: A build that finds fewer than this share of the seeds the state knows is refused.
+SHRINK_SHARE = 0.5
+
+
+def _render_key(meta: EntryMeta, context: str) -> str:
+    return hashlib.sha256(f"{meta.digest}|{meta.id}|{context}".encode()).hexdigest()
+
+
+def build(
+    settings: Settings,
+    *,
+    settle_seconds: float = 0.0,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Bring the feed up to date with the seed directory; see the module doc.
+
+    Raises :class:`FeederError` subclasses for fatal problems (seed directory
+    missing, output unwritable, state locked or unusable, a shrink refused);
+    bad seeds are skipped and reported. A state proven corrupt is moved aside
+    (:func:`~feeder.build.state.quarantine`) and the build runs once more on a fresh
+    one; any other exception is a bug and propagates with the state untouched.
+    ``progress(done, total)`` is told how the parsing of changed seeds goes.
+    """
+    start = time.perf_counter()
+    state_dir = settings.resolved_state_dir
+    run = functools.partial(
+        _build_in_state,
+        settings,
+        settle_seconds=settle_seconds,
+        full=full,
+        start=start,
+        progress=progress,
+    )
+    with build_lock(state_dir):
+        try:
+            return run()
+        except StateCorrupt as e:
+            moved = quarantine(state_dir)
+            log.error("%s; moved it aside to %s and rebuilding the state from scratch", e, moved)
+            return run()
+
+
+def _build_in_state(
+    settings: Settings,
+    *,
+    settle_seconds: float,
+    full: bool,
+    start: float,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """One build in one state transaction, its files published all or none.
+
+    Everything the build writes is staged (:class:`~feeder.fsutil.Publication`)
+    and renamed into place just before the state commits; a build that fails
+    anywhere — a feed, a page, a rename, the state's commit — leaves every
+    published file and the state as they were.
+    """
+    state_dir = settings.resolved_state_dir
+    with (
+        State.open(state_dir, busy_timeout=settings.busy_timeout) as st,
+        st.errors_as_state_errors(),
+        Workers() as workers,
+        Publication() as pub,
+    ):
+        try:
+            st.begin()
+            result = _build(
+                st,
+                settings,
+                settle_seconds=settle_seconds,
+                full=full,
+                start=start,
+                progress=progress,
+                workers=workers,
+                pub=pub,
+            )
+            try:
+                pub.publish()
+            except OSError as e:
+                where = e.filename or settings.output
+                raise OutputError(where, f"cannot publish: {e.strerror or e}") from e
+            st.commit()  # a failure here reverts the publication (leaving the block)
+        except BaseException:
+            st.rollback()
+            raise
+        pub.finish()
+    return result
+
+
+def _build(
+    st: State,
+    settings: Settings,
+    *,
+    settle_seconds: float,
+    full: bool,
+    start: float,
+    pub: Publication,
+    progress: Progress | None = None,
+    workers: Workers | None = None,
+) -> BuildResult:
+    fp = f"{__version__}|{fingerprint(settings)}|{settings.feed!r}"
+    reset = full or st.get("fingerprint") != fp
+    if reset:
+        st.reset()
+        st.put("fingerprint", fp)
+    # A build that will read every seed starts its workers as soon as the
+    # walk shows there are enough seeds to parse in them: they get ready
+    # (imports included) while the walk goes on.
+    cold = workers is not None and st.is_empty()
+    try:
+        found = scan(
+            settings.seeds,
+            many=PARALLEL_FROM if cold else 0,
+            on_many=workers.prestart if workers is not None and cold else None,
+        )
+    except OSError as e:
+        raise SeedDirError(f"{settings.seeds}: seed directory unusable: {e.strerror or e}") from e
+
+    out = settings.output
+
+    def unchanged(deferred: Sequence[Skipped] = (), *, cached: bool = False) -> BuildResult:
+        return BuildResult(
+            output=out,
+            seeds=len(found.stats),
+            entries=int(st.get("entries") or 0),
+            changed=False,
+            skipped=_skipped(st, found.refused, deferred, (), cached=cached),
+            deferred=len(deferred),
+            duration_s=time.perf_counter() - start,
+            feeds=more_feeds.last_reports(st),
+        )
+
+    # The poll that finds nothing changed: the walk is the one the state was
+    # last brought up to date with (same digests) and the feed is as written.
+    walk = changes.summarize(found)
+    last = {} if reset else changes.stored(st)
+    intact = _output_intact(st, out, settings.max_entries) and more_feeds.intact(st, settings)
+    if walk.digests == last and intact:
+        remove_stale_temps(out.parent)
+        return unchanged(cached=True)
+
+    if not settings.allow_shrink:
+        _refuse_shrink(st, settings.seeds, out, found=len(found.stats))
+    diff = changes.compare(st, walk, last, settle_seconds=settle_seconds)
+    changed, removed, deferred = diff.changed, diff.removed, diff.deferred
+
+    remove_stale_temps(out.parent)
+    if not changed and not removed and intact:
+        changes.remember(st, walk, (d.path for d in deferred))
+        return unchanged(deferred)
+
+    # The sites whose articles come or go: their learned chrome is worked out again.
+    touched = st.sites_of([*removed, *(seed[0] for seed in changed)])
+    st.forget(removed)
+    transient = _store_parsed(
+        st, changed, settings, progress, workers, total=len(found.stats), sites=touched
+    )
+    _relearn(st, touched, min_seeds=settings.learn_min_seeds, share=settings.learn_share)
+    # Unchanged until a seed changes: the next no-change poll checks this alone.
+    changes.remember(st, walk, (s.path for s in (*deferred, *transient)))
+    if deferred and not st.get("output") and _published_count(out):
+        # A fresh state with seeds still being written: publishing now would
+        # drop their entries from a feed that has them; the next poll does it.
+        log.info("%d seeds still being written; publishing once they settle", len(deferred))
+        return unchanged(deferred)
+
+    current = found.by_rel()
+    plan = more_feeds.plan(st, settings)  # None without [[feeds]] / [per_source]
+    extra = plan.metas if plan else ()
+    entries, rendered = _render_published(st, settings, current, extra, workers)
+    split = len(entries) - len(extra)
+    entries, more = entries[:split], entries[split:]
+    from feeder.feeds.atom import render_feed
+
+    newest = max((e.meta.updated for e in (*entries, *more)), default=None)
+    empty_updated = newest or _dir_time(settings.seeds)
+    try:
+        wrote = pub.stage(
+            out, render_feed(entries, feed=settings.feed, empty_updated=empty_updated)
+        )
+    except OSError as e:
+        raise OutputError(out, f"cannot write the feed: {e.strerror or e}") from e
+    by_id = {e.meta.id: e for e in more}
+    reports = more_feeds.write(st, settings, plan, by_id, pub, empty_updated)
+    _write_pages(settings, entries, more_feeds.page_links(plan), pub)
+    st.put("output", pub.signature(out))
+    st.put("entries", str(len(entries)))
+    st.put("max_entries", str(settings.max_entries))
+    return BuildResult(
+        output=out,
+        seeds=len(found.stats),
+        entries=len(entries),
+        changed=wrote,
+        skipped=_skipped(st, found.refused, deferred, transient, store=True),
+        deferred=len(deferred),
+        duration_s=time.perf_counter() - start,
+        parsed=len(changed),
+        rendered=rendered,
+        feeds=reports,
+    )
+
+
+def _store_parsed(
+    st: State,
+    changed: list[SeedStat],
+    settings: Settings,
+    progress: Progress | None,
+    workers: Workers | None,
+    *,
+    total: int,
+    sites: set[str],
+) -> list[Skipped]:
+    """Parse the changed seeds into the state; return those to retry at the next build.
+
+    The sites of the seeds stored are added to ``sites``.
+    """
+    transient: list[Skipped] = []
+    records: list[SeedRecord] = []
+    # Most of the table rewritten (a cold build): index once, after the inserts.
+    bulk = len(changed) >= BULK_FROM and 2 * len(changed) >= total
+    with st.bulk_load() if bulk else contextlib.nullcontext():
+        for parsed in parse_seeds(changed, settings, progress, workers):
+            if parsed.transient or parsed.record is None:
+                transient.append(Skipped(parsed.rel, parsed.error or "retry"))
+                continue
+            if parsed.error:
+                log.warning("%s: skipped: %s", parsed.rel, parsed.error, extra={"seed_skip": True})
+            for w in parsed.warnings:
+                log.warning("%s: %s", parsed.rel, w)
+            records.append(parsed.record)
+            if parsed.record[8]:
+                sites.add(parsed.record[8])
+            if len(records) >= CHUNK:
+                st.record_many(records)
+                records.clear()
+        st.record_many(records)
+    return transient
+
+
+def _relearn(st: State, touched: set[str], *, min_seeds: int, share: float) -> None:
+    """Bring the learned chrome of the ``touched`` sites (all, on new thresholds) up to date."""
+    params = f"{min_seeds}|{share}"
+    if st.get("learn") != params:
+        touched = st.all_sites()
+        st.put("learn", params)
+    if touched:
+        st.relearn(touched, min_seeds=min_seeds, share=share)
+
+
+def _refuse_shrink(st: State, seeds: Path, out: Path, *, found: int) -> None:
+    """Raise :class:`ShrinkRefused` when ``found`` seeds would shrink a published feed by far.
+
+    No seed at all, or fewer than :data:`SHRINK_SHARE` of the seeds the
+    state knows, while the published feed has entries: more likely a dropped
+    mount or an emptied directory than an operator deleting articles.
+    """
+    known = st.seed_count()
+    if found and found >= SHRINK_SHARE * known:
+        return
+    published = int(st.get("entries") or 0) if st.get("output") else _published_count(out)
+    if not published or not out.exists():
+        return
+    raise ShrinkRefused(
+        f"{seeds}: found {found} seeds where the state knows {known} and {out} has "
+        f"{published} entries; keeping the published feeds (a dropped mount or an emptied "
+        "directory?). Use --allow-shrink or [build] allow_shrink = true to publish anyway"
+    )
+
+
+def _dir_time(directory: Path) -> datetime:
+    """The modification time of ``directory``: a feed's ``updated`` when no entry gives one."""
+    try:
+        return datetime.fromtimestamp(directory.stat().st_mtime, tz=UTC)
+    except OSError:
+        return datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _published_count(out: Path) -> int:
+    """Entries in the feed file at ``out`` (0 when there is none)."""
+    try:
+        data = out.read_bytes()
+    except OSError:
+        return 0
+    return len(re.findall(rb"<entry[\s>]", data))
+
+
+def _render_published(
+    st: State,
+    settings: Settings,
+    current: Mapping[str, SeedFile],
+    extra: Sequence[EntryMeta] = (),
+    workers: Workers | None = None,
+) -> tuple[list[Entry], int]:
+    """Render (or take from the cache) every entry that goes into the feed.
+
+    ``extra`` are the entries of the other feeds (:mod:`feeder.build.extra`): they
+    are rendered and kept in the cache too, and returned after the feed's own.
+    Many entries to render, or workers already started by the parse, and the
+    rendering happens in the workers.
+    """
+    metas = [*st.published(settings.max_entries), *extra]
+    if not metas:
+        st.keep_rendered(())
+        return [], 0
+    cleaner, rules_digest = make_cleaner(settings)
+    context = f"{fingerprint(settings)}|{rules_digest}|{__version__}"
+    chrome = _chrome(st, metas)
+    keys = [
+        _render_key(meta, f"{context}|{_digest(ch)}" if ch else context)
+        for meta, ch in zip(metas, chrome, strict=True)
+    ]
+    found = [st.rendered(key) for key in keys]
+    todo = [i for i, cached in enumerate(found) if cached is None]
+    results: Iterable[tuple[Rendered, tuple[str, ...]]]
+    if (
+        workers is not None
+        and workers.parallel
+        and (
+            (workers.started and len(todo) >= RENDER_IN_WORKERS_FROM)
+            or len(todo) >= START_WORKERS_TO_RENDER
+        )
+    ):
+        results = workers.pool().map(
+            render_task,
+            [metas[i] for i in todo],
+            [current.get(metas[i].rel) for i in todo],
+            [settings] * len(todo),
+            [chrome[i] for i in todo],
+        )
+    else:
+        results = (
+            render_with_warnings(
+                metas[i], current.get(metas[i].rel), settings, cleaner, chrome=chrome[i]
+            )
+            for i in todo
+        )
+    for i, (value, warnings) in zip(todo, results, strict=True):
+        for text in warnings:  # logged here: a worker process has no handler of ours
+            log.warning("%s", text)
+        st.store_rendered(keys[i], value)
+        found[i] = value
+    st.keep_rendered(keys)
+    entries = [Entry(meta, value) for meta, value in zip(metas, found, strict=True) if value]
+    return entries, len(todo)
+
+
+def _chrome(st: State, metas: Sequence[EntryMeta]) -> list[tuple[int, ...]]:
+    """Each entry's lines that its site's learned chrome holds (see :mod:`feeder.content.learned`)."""
+    sites = [site_of(m.canonical_url, m.source) for m in metas]
+    learned = st.learned(set(sites))
+    if not learned:
+        return [()] * len(metas)
+    blocks = st.blocks_of(m.rel for m, site in zip(metas, sites, strict=True) if site in learned)
+    return [
+        chrome_of(blocks.get(m.rel), learned.get(site))
+        for m, site in zip(metas, sites, strict=True)
+    ]
+
+
+def _digest(values: Sequence[int]) -> str:
+    return hashlib.sha256(repr(tuple(values)).encode()).hexdigest()[:16]
+
+
+def _write_pages(
+    settings: Settings,
+    entries: list[Entry],
+    feeds: Sequence[tuple[str, str, str]],
+    pub: Publication,
+) -> None:
+    from feeder.feeds.pages import write_pages
+
+    try:
+        write_pages(
+            output=settings.output, feed=settings.feed, entries=entries, feeds=feeds, pub=pub
+        )
+    except OSError as e:
+        where = e.filename or settings.output.parent
+        raise OutputError(where, f"cannot write pages: {e.strerror or e}") from e
+
+
+def _output_intact(st: State, path: Path, max_entries: int) -> bool:
+    """The feed on disk is the one the last build wrote, with this many entries at most."""
+    sig = st.get("output")
+    return bool(sig) and sig == file_signature(path) and st.get("max_entries") == str(max_entries)
+
+
+def _skipped(
+    st: State,
+    refused: Iterable[tuple[str, str]],
+    deferred: Iterable[Skipped],
+    transient: Iterable[Skipped],
+    *,
+    cached: bool = False,
+    store: bool = False,
+) -> tuple[Skipped, ...]:
+    """Every seed that is not an entry, and why, sorted by path.
+
+    The errors and duplicates come from the state, and change only when
+    seeds do: ``store`` keeps them in the state, ``cached`` reads them from
+    there (a no-change poll need not query every row).
+    """
+    kept = st.get("skipped") if cached else None
+    if kept:
+        errors, duplicates = json.loads(kept)
+    else:
+        errors, duplicates = st.errors(), st.duplicates()
+        if store:
+            st.put("skipped", json.dumps([errors, duplicates], ensure_ascii=False))
+    items = [Skipped(rel, reason) for rel, reason in errors]
+    items += [Skipped(rel, reason) for rel, reason in refused]
+    items += [Skipped(rel, duplicate_reason(winner)) for rel, winner in duplicates]
+    items += [*deferred, *transient]
+    return tuple(sorted(items, key=lambda s: s.path))

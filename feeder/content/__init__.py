@@ -1,0 +1,1 @@
+"""The content stage: an entry's Markdown → clean, safe HTML (render, clean, sanitize)."""

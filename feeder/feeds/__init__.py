@@ -1,0 +1,1 @@
+"""The feeds stage: entries → published documents (Atom, RSS, JSON Feed, pages)."""

@@ -1,0 +1,395 @@
+"""Document → entry: a table of per-field normalizers, then the content pipeline.
+
+:func:`entry_meta` is cheap and runs for every seed (it decides which
+entries reach the feed); :func:`render` is the expensive part (Markdown,
+cleaning, sanitizing) and runs only for entries that are published.
+A field that cannot be read falls back to something sensible with a
+warning; a seed with nothing to publish raises :class:`SeedError`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import PurePosixPath
+from typing import Any
+
+from feeder.config import Settings
+from feeder.content.imageproxy import proxy_images
+from feeder.content.language import SAMPLE_CHARS
+from feeder.content.language import detect as detect_language
+from feeder.content.language import tag as language_tag
+from feeder.content.learned import chrome_keys
+from feeder.content.learned import strip_html as strip_learned
+from feeder.content.sanitize import sanitize_html, strip_invalid_xml
+from feeder.errors import SeedError
+from feeder.model import Document, EntryMeta, Rendered
+from feeder.seeds.dates import DateError, parse_date
+from feeder.seeds.urls import URLError, canonical, entry_id, host, origin, public_link, tag_uri
+
+#: Front-matter names of each field, in order of preference (keys are folded:
+#: lower case, ``-`` and spaces as ``_``).
+ALIASES: Mapping[str, tuple[str, ...]] = {
+    "title": ("title", "page_title", "headline", "og_title", "name", "subject"),
+    "url": (
+        "url",
+        "source_url",
+        "original_url",
+        "canonical_url",
+        "link",
+        "permalink",
+        "original_link",
+        "article_url",
+        "origin_url",
+        "href",
+        "uri",
+        "web_url",
+    ),
+    "source": (
+        "source",
+        "source_name",
+        "site_name",
+        "site",
+        "publisher",
+        "feed_title",
+        "feed_name",
+        "feed",
+        "blog",
+        "account",
+        "channel",
+        "website",
+    ),
+    "date": (
+        "date",
+        "published",
+        "published_at",
+        "date_published",
+        "publish_date",
+        "pubdate",
+        "pub_date",
+        "created",
+        "created_at",
+        "posted",
+        "posted_at",
+        "issued",
+        "datetime",
+        "time",
+    ),
+    "fetch_date": (
+        "fetch_date",
+        "fetched_at",
+        "fetched",
+        "date_fetched",
+        "fetch_time",
+        "captured",
+        "captured_at",
+        "clipped_at",
+        "clipped",
+        "crawled_at",
+        "crawl_date",
+        "crawled",
+        "scraped_at",
+        "scraped",
+        "retrieved",
+        "retrieved_at",
+        "accessed",
+        "accessed_at",
+        "ingested",
+        "ingested_at",
+        "saved_at",
+        "downloaded_at",
+        "curated_at",
+        "distilled_at",
+        "updated",
+        "updated_at",
+        "modified",
+        "modified_at",
+        "date_modified",
+    ),
+    "tags": ("tags", "categories", "category", "keywords", "topics", "labels"),
+    "language": ("lang", "language", "locale", "content_language", "inlanguage"),
+}
+MAX_TAGS = 20
+#: Markdown beyond this many characters per byte of ``max_content_bytes`` is not rendered.
+MARKDOWN_CAP_FACTOR = 4
+#: A publication date this far past the fetch is not believed.
+FUTURE_SLACK = timedelta(days=1)
+
+_WS = re.compile(r"\s+")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_HTML_HEADING = re.compile(r"<h[1-3][^>]*>(.*?)</h[1-3]>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_BLOCK_END = re.compile(r"</(?:p|div|li|h[1-6]|pre|blockquote|tr|table|ul|ol|figure)>")
+
+
+#: A no-break space whose escape leaked into the text (``\xa0``, ``\u00a0``, or
+#: ``xa0`` right after a CJK character, its backslash lost): crawlers' repr() bugs.
+_LEAKED_NBSP = re.compile(r"\\(?:xa0|u00a0)|(?<=[^\x00-\x7f])xa0(?![0-9a-zA-Z])")
+
+
+def fold(text: str) -> str:
+    """Decode entities, drop XML-invalid characters, fold white space."""
+    if "a0" in text:
+        text = _LEAKED_NBSP.sub(" ", text)
+    return _WS.sub(" ", strip_invalid_xml(html.unescape(text))).strip()
+
+
+def _pick(meta: Mapping[str, Any], field: str) -> tuple[str | None, Any]:
+    for key in ALIASES[field]:
+        value = meta.get(key)
+        if value not in (None, "", []):
+            return key, value
+    return None, None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        value = next((v for v in value if v not in (None, "")), "")
+    if isinstance(value, dict):
+        return ""
+    return fold(str(value)) if value is not None else ""
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.strip().strip("[]").split(",")
+    if not isinstance(value, list):
+        value = [value]
+    out: dict[str, None] = {}
+    for item in value:
+        if isinstance(item, dict | list) or item is None:
+            continue
+        tag = fold(str(item)).strip("'\"")[:100]
+        if tag:
+            out.setdefault(tag, None)
+    return tuple(out)[:MAX_TAGS]
+
+
+def _first_heading(body: str) -> str:
+    m = _HEADING.search(body)
+    if m:
+        return fold(_TAG.sub("", m.group(1)).replace("*", "").replace("`", ""))
+    m = _HTML_HEADING.search(body)
+    return fold(_TAG.sub("", m.group(1))) if m else ""
+
+
+def _date_field(
+    meta: Mapping[str, Any],
+    field: str,
+    tz: tzinfo,
+    warn: Callable[[str], None],
+    *,
+    fallback_note: str,
+) -> datetime | None:
+    """The date of ``field`` (any alias), or None with a warning when it is unreadable."""
+    key, raw = _pick(meta, field)
+    if key is None:
+        return None
+    try:
+        return parse_date(raw, tz=tz)[0]
+    except DateError as e:
+        warn(f"{key}: {e}{fallback_note}")
+        return None
+
+
+def entry_meta(doc: Document, *, settings: Settings, mtime: float) -> EntryMeta:
+    """The metadata of ``doc`` as an entry, or :class:`SeedError` if it has none.
+
+    ``mtime`` (the file's modification time) is the date of last resort.
+    """
+    meta = doc.meta
+    warnings = list(doc.warnings)
+    warn: Callable[[str], None] = warnings.append
+
+    link = canon = ""
+    _, raw_url = _pick(meta, "url")
+    url_text = _text(raw_url)
+    if url_text:
+        try:
+            canon = canonical(url_text)  # raises URLError for an unusable url
+            link, notes = public_link(url_text)  # no password, no disguised host
+            warnings.extend(notes)
+        except URLError as e:
+            warn(f"url ignored: {e}")
+            link = canon = ""
+    else:
+        warn("no url")
+    site = host(link) if link else ""
+
+    _, raw_title = _pick(meta, "title")
+    title = _text(raw_title)
+    if not title:
+        title = _first_heading(doc.body)
+        if title:
+            warn("no title: used the first heading")
+        else:
+            title = PurePosixPath(doc.rel).stem
+            warn("no title: used the file name")
+    title = title[:500]
+
+    _, raw_source = _pick(meta, "source")
+    source = _text(raw_source)[:200] or site or "unknown"
+
+    tz = settings.tz_for_host(site)
+    fallback = datetime.fromtimestamp(mtime, tz=UTC)
+    fetched = _date_field(meta, "fetch_date", tz, warn, fallback_note="")
+    # Name the value actually used: the fetch date, else the file's mtime.
+    used = (
+        "used the fetch date"
+        if fetched
+        else f"used the file's modification time ({fallback.isoformat(timespec='seconds')})"
+    )
+    published = _date_field(meta, "date", tz, warn, fallback_note=f"; {used}")
+    if _pick(meta, "date")[0] is None:
+        warn(f"no date: {used}")
+    limit = (fetched or fallback) + FUTURE_SLACK
+    if published is not None and published > limit:
+        warn(f"date {published.date()} is after the fetch: {used}")
+        published = None
+    if published is None:
+        published = fetched or fallback
+    updated = max(fetched or published, published)
+
+    if not doc.body.strip() and not link:
+        raise SeedError(doc.rel, "nothing to publish: no article text and no url")
+    if canon:
+        ident = entry_id(canon)
+    else:
+        ident = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'feeder-seed:' + doc.rel)}"
+
+    feed = settings.feed
+    return EntryMeta(
+        rel=doc.rel,
+        digest=doc.digest,
+        id=ident,
+        canonical_url=canon,
+        link=link,
+        title=title,
+        source=source,
+        source_id=tag_uri(feed.tag_authority, feed.tag_date, "source:" + source),
+        source_link=origin(link) if link else "",
+        published=published,
+        updated=updated,
+        tags=_tags(_pick(meta, "tags")[1]),
+        language=language_tag(_pick(meta, "language")[1]),
+        warnings=tuple(warnings),
+    )
+
+
+def summarize(content: str, limit: int) -> str:
+    """A plain-text excerpt of about ``limit`` characters, cut between words where it can."""
+    text = fold(_TAG.sub(" ", _BLOCK_END.sub(" ", content)))
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit * 0.7:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:，。；：、") + "…"
+
+
+def _truncate(content: str, *, limit: int, link: str) -> str:
+    """Cut ``content`` to at most ``limit`` bytes of HTML at a tag boundary, with a note."""
+    note = (
+        "<p><em>[Truncated: this article is too long for the feed. "
+        + (
+            f'Read the whole of it at <a href="{html.escape(link)}">the original</a>.'
+            if link
+            else "The rest was left out."
+        )
+        + "]</em></p>"
+    )
+    budget = limit - len(note.encode()) - 64
+    head = content.encode()[:budget].decode("utf-8", errors="ignore")
+    ends = [m.end() for m in _BLOCK_END.finditer(head)]
+    head = head[: ends[-1]] if ends else head[: head.rfind("<")] if "<" in head else head
+    return sanitize_html(head, base_url="") + note
+
+
+def render(
+    doc: Document,
+    meta: EntryMeta,
+    *,
+    settings: Settings,
+    clean: Callable[[str, EntryMeta], str] | None = None,
+    chrome: Sequence[int] = (),
+) -> Rendered:
+    """Markdown → cleaned → sanitized HTML, capped in size, with a summary and a language.
+
+    ``clean`` is the content-cleaning stage (site rules and main-content
+    extraction); it is passed in so the pipeline loads the rules once.
+    ``chrome`` are the fingerprints of lines learned as the site's chrome
+    (:mod:`feeder.content.learned`): what of them the page's own cleaning left is
+    taken out after it.
+    """
+    from feeder.content.render import render_markdown
+
+    text = strip_invalid_xml(doc.body)
+    # The HTML is capped at max_content_bytes anyway: rendering and cleaning
+    # megabytes beyond that is wasted time (a 64 MiB seed would take seconds).
+    cap = MARKDOWN_CAP_FACTOR * settings.max_content_bytes
+    cut = len(text) > cap
+    if cut:
+        end = text.rfind("\n\n", 0, cap)
+        text = text[: end if end > cap // 2 else cap]
+    learned = chrome_keys(text, chrome, title=meta.title) if chrome else []
+    body = render_markdown(text)
+    if clean is not None:
+        body = clean(body, meta)
+    if learned:
+        body, _ = strip_learned(body, learned)
+    content = sanitize_html(body, base_url=meta.link)
+    truncated = False
+    if cut or len(content.encode()) > settings.max_content_bytes:
+        content = _truncate(content, limit=settings.max_content_bytes, link=meta.link)
+        truncated = True
+    if settings.image_proxy:
+        content = proxy_images(
+            content, template=settings.image_proxy, hosts=settings.image_proxy_hosts
+        )
+    if not _TAG.sub("", content).strip() and "<img" not in content:
+        content = (
+            f'<p><a href="{html.escape(meta.link)}">Read the original article</a></p>'
+            if meta.link
+            else "<p>(no text)</p>"
+        )
+    return Rendered(
+        content=content,
+        summary=summarize(content, settings.summary_chars),
+        truncated=truncated,
+        language=meta.language or detect_language(meta.title + "\n" + _text_of(content)),
+    )
+
+
+def _text_of(content: str) -> str:
+    """The visible text of sanitized HTML, roughly (tags dropped, entities decoded)."""
+    return html.unescape(_TAG.sub(" ", content[: 4 * SAMPLE_CHARS]))
+
+
+def dedupe(metas: Sequence[EntryMeta]) -> tuple[list[EntryMeta], list[tuple[EntryMeta, str]]]:
+    """One entry per id: the newest fetch wins (ties: the later path).
+
+    Returns the winners and the (loser, reason) pairs, for the report.
+    """
+    best: dict[str, EntryMeta] = {}
+    for m in metas:
+        cur = best.get(m.id)
+        if cur is None or (m.updated, m.rel) > (cur.updated, cur.rel):
+            best[m.id] = m
+    winners = list(best.values())
+    losers = [
+        (m, f"duplicate of {best[m.id].rel} (same article, older fetch)")
+        for m in metas
+        if best[m.id] is not m
+    ]
+    return winners, losers
+
+
+def feed_order(metas: list[EntryMeta]) -> list[EntryMeta]:
+    """Newest first: published, then updated, then id (a total order)."""
+    return sorted(metas, key=lambda m: (m.published, m.updated, m.id), reverse=True)

@@ -1,0 +1,75 @@
+"""Reading one seed file: its bytes, safely, into a :class:`~feeder.model.Document`.
+
+A seed is read with raw reads of at most its size plus one byte, refusing
+what is not a regular file, what is too large and what changes while it
+is read (a crawler still writing it: retried at the next build).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from feeder.errors import SeedError
+from feeder.model import Document, SeedFile
+
+#: Seeds larger than this are skipped unread (a scraped article is a few hundred KB at most).
+MAX_SEED_BYTES = 64 * 1024 * 1024
+
+
+def read_document(seed: SeedFile) -> Document:
+    """Read and parse one seed, refusing files that change while being read."""
+    return read_path(seed.rel, seed.path)
+
+
+def read_path(rel: str, path: str | Path) -> Document:
+    """The seed at ``path`` (``rel`` in messages), parsed; :class:`SeedError` when it cannot be."""
+    try:
+        # O_NONBLOCK: a FIFO swapped in for a seed must not hang the build.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError as e:
+        raise SeedError(rel, "file vanished before it could be read", transient=True) from e
+    except IsADirectoryError as e:
+        raise SeedError(rel, "is a directory") from e
+    except OSError as e:
+        raise SeedError(rel, f"cannot read: {e.strerror or e}", transient=True) from e
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            kind = "is a directory" if stat.S_ISDIR(before.st_mode) else "not a regular file"
+            raise SeedError(rel, kind)
+        if before.st_size > MAX_SEED_BYTES:
+            raise SeedError(rel, f"file too large ({before.st_size >> 20} MiB)")
+        # One byte more than the size says: a file still growing is caught,
+        # and no buffer larger than the file is ever allocated.
+        data = _read_upto(fd, before.st_size + 1)
+        after = os.fstat(fd)
+    except OSError as e:
+        raise SeedError(rel, f"cannot read: {e.strerror or e}", transient=True) from e
+    finally:
+        os.close(fd)
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(
+        data
+    ) != after.st_size:
+        raise SeedError(rel, "file changed while being read", transient=True)
+    from feeder.seeds.parse import parse_bytes
+
+    return parse_bytes(data, rel)
+
+
+def _read_upto(fd: int, size: int) -> bytes:
+    """Up to ``size`` bytes from ``fd``, fewer at the end of the file (raw reads, no buffer).
+
+    Reads go on until ``size`` or the end: a network file system may return
+    fewer bytes than asked before the end.
+    """
+    parts: list[bytes] = []
+    got = 0
+    while got < size:
+        more = os.read(fd, size - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return parts[0] if len(parts) == 1 else b"".join(parts)

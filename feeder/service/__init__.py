@@ -1,0 +1,1 @@
+"""The daemon around builds: scheduling, the control socket, the HTTP server."""
