@@ -233,6 +233,7 @@ def _pages(out: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.slow
 def test_the_build_writes_a_page_beside_every_feed(built: dict[str, Any]) -> None:
     out = built["out"]
     sources = sorted(p.relative_to(out).as_posix() for p in out.glob("sources/*.atom"))
@@ -247,6 +248,7 @@ def test_the_build_writes_a_page_beside_every_feed(built: dict[str, Any]) -> Non
         assert not [o for o in feed["outputs"] if o.endswith(".html")]
 
 
+@pytest.mark.slow
 def test_pages_are_byte_identical_across_builds(built: dict[str, Any], tmp_path: Path) -> None:
     first = _pages(built["out"])
     index = (built["out"] / "index.html").read_bytes()
@@ -379,6 +381,7 @@ def test_feed_pages_skips_names_that_are_taken() -> None:
     assert feed_pages("feed") == {"feed": "feed.html"}
 
 
+@pytest.mark.slow
 def test_every_page_is_safe_for_every_hostile_vector(tmp_path: Path) -> None:
     """``test_format_safety``'s vectors, sources and feed titles, through every feed page."""
     seeds = tmp_path / "seeds"
@@ -486,6 +489,7 @@ FEED_URLS = [
 
 @pytest.mark.parametrize("accept", [CHROMIUM_ACCEPT, FIREFOX_ACCEPT])
 @pytest.mark.parametrize(("path", "page"), FEED_URLS)
+@pytest.mark.slow
 def test_a_browser_gets_the_page(daemon: DaemonProc, path: str, page: str, accept: str) -> None:
     status, headers, body = _req(daemon, path, {"Accept": accept})
     assert status == 200
@@ -606,6 +610,7 @@ def test_health_is_ok_json_and_never_cached(daemon: DaemonProc) -> None:
     assert _req(daemon, "/-/health", method="POST")[0] in (404, 405)
 
 
+@pytest.mark.slow
 def test_health_turns_503_after_three_failed_polls(tmp_path: Path) -> None:
     with DaemonProc(tmp_path, interval=0.2, settle=0) as d:
         _write_seeds(d.seeds)
@@ -668,6 +673,7 @@ def _response_headers(net_log: Path, url: str) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_chromium_shows_the_html_view_of_the_feed(daemon: DaemonProc, tmp_path: Path) -> None:
     _chromium()
     url = daemon.feed_url

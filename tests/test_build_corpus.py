@@ -48,6 +48,7 @@ def _entries_by_link(tree: etree._ElementTree) -> dict[str, etree._Element]:
     return out
 
 
+@pytest.mark.slow
 def test_every_article_is_one_entry(built: dict[str, Any]) -> None:
     report = built["report"]
     n = len(list(built["seeds"].iterdir()))
@@ -57,6 +58,7 @@ def test_every_article_is_one_entry(built: dict[str, Any]) -> None:
     assert len(built["tree"].findall(f"{ATOM}entry")) == n
 
 
+@pytest.mark.slow
 def test_schema_valid_and_feedparser_clean(built: dict[str, Any]) -> None:
     assert_valid_atom(built["out"])
     assert built["parsed"].bozo == 0, built["parsed"].get("bozo_exception")
@@ -154,6 +156,7 @@ def test_no_literal_markdown_emphasis(built: dict[str, Any]) -> None:
         assert "**" not in frag.text_content(), entry.title
 
 
+@pytest.mark.slow
 def test_rebuild_is_byte_identical(built: dict[str, Any], tmp_path: Path) -> None:
     other = tmp_path / "feed.atom"
     build_json(built["seeds"], other, tmp_path / "state", "--max-entries", "0")

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hardkit import settings_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -55,6 +56,7 @@ def _feed_entries(root: Path) -> bytes:
 
 @settings(max_examples=40, deadline=None)
 @given(_OPS)
+@pytest.mark.slow
 def test_incremental_builds_follow_every_edit(ops: list[tuple[str, int, str]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

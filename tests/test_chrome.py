@@ -528,6 +528,7 @@ def test_explain_lists_each_dropped_image_with_its_rule() -> None:
     assert "[generic:image-pixel] [img] https://tracker.example.net/open.gif" in report
 
 
+@pytest.mark.slow
 def test_feeder_build_and_check_explain(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     seeds.mkdir()

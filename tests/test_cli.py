@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import feedparser
+import pytest
 from conftest import REPO, assert_valid_atom, build_json, run_feeder, write_seed
 
 FRONT = "title: {t}\nurl: {u}\nsource: Example\ndate: {d}\nfetch_date: {f}"
@@ -25,6 +26,7 @@ def seed(
     return write_seed(d, name, FRONT.format(t=t, u=u, d=day, f=fetched), body)
 
 
+@pytest.mark.slow
 def test_json_report_contract(tmp_feed: dict[str, Path]) -> None:
     seed(tmp_feed["seeds"], "a.txt", "A", "https://e.org/a")
     (tmp_feed["seeds"] / "bad.md").write_bytes(b"")
@@ -37,6 +39,7 @@ def test_json_report_contract(tmp_feed: dict[str, Path]) -> None:
     assert_valid_atom(tmp_feed["out"])
 
 
+@pytest.mark.slow
 def test_summary_line_and_skip_lines_on_stderr(tmp_feed: dict[str, Path]) -> None:
     seed(tmp_feed["seeds"], "a.txt", "A", "https://e.org/a")
     (tmp_feed["seeds"] / "bad.md").write_bytes(b"\x00\x01\x02" * 1000)
@@ -55,6 +58,7 @@ def test_summary_line_and_skip_lines_on_stderr(tmp_feed: dict[str, Path]) -> Non
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_unchanged_feed_is_not_rewritten(tmp_feed: dict[str, Path]) -> None:
     seed(tmp_feed["seeds"], "a.txt", "A", "https://e.org/a")
     build_json(tmp_feed["seeds"], tmp_feed["out"], tmp_feed["state"])
@@ -64,6 +68,7 @@ def test_unchanged_feed_is_not_rewritten(tmp_feed: dict[str, Path]) -> None:
     assert tmp_feed["out"].stat().st_mtime_ns == before
 
 
+@pytest.mark.slow
 def test_same_article_twice_is_one_entry_with_the_newest_fetch(tmp_feed: dict[str, Path]) -> None:
     base = "https://mp.weixin.qq.com/s?__biz=MzA=&mid=1&idx=1&sn=abc"
     seed(
@@ -90,6 +95,7 @@ def test_same_article_twice_is_one_entry_with_the_newest_fetch(tmp_feed: dict[st
     assert "new text" in feed.entries[0].content[0].value
 
 
+@pytest.mark.slow
 def test_order_and_max_entries(tmp_feed: dict[str, Path]) -> None:
     for i, day in enumerate(["2024-01-03", "2024-01-01", "2024-01-02"]):
         seed(
@@ -106,6 +112,7 @@ def test_order_and_max_entries(tmp_feed: dict[str, Path]) -> None:
     assert feed.feed.updated.startswith("2024-01-03T12:00:00")
 
 
+@pytest.mark.slow
 def test_not_seeds(tmp_feed: dict[str, Path], tmp_path: Path) -> None:
     s = tmp_feed["seeds"]
     seed(s, "real.md", "Real", "https://e.org/r")
@@ -120,6 +127,7 @@ def test_not_seeds(tmp_feed: dict[str, Path], tmp_path: Path) -> None:
     assert any(x["path"] == "link.md" and "outside" in x["reason"] for x in report["skipped"])
 
 
+@pytest.mark.slow
 def test_fatal_errors_exit_1_and_keep_the_previous_feed(
     tmp_feed: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -161,12 +169,14 @@ def test_fatal_errors_exit_1_and_keep_the_previous_feed(
     assert tmp_feed["out"].read_bytes() == previous
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2() -> None:
     assert run_feeder("build", "--max-entries", "-1", check=False).returncode == 2
     assert run_feeder("build", "--bogus", check=False).returncode == 2
     assert run_feeder(check=False).returncode == 2
 
 
+@pytest.mark.slow
 def test_built_in_defaults_without_config(tmp_path: Path) -> None:
     seed(tmp_path / "seeds", "a.md", "A", "https://e.org/a")
     env = {"XDG_STATE_HOME": str(tmp_path / "xdg")}
@@ -175,6 +185,7 @@ def test_built_in_defaults_without_config(tmp_path: Path) -> None:
     assert (tmp_path / "xdg" / "feeder").is_dir()
 
 
+@pytest.mark.slow
 def test_project_config_from_the_project_root(tmp_path: Path) -> None:
     root = tmp_path / "proj"
     shutil.copytree(REPO / "config", root / "config")
@@ -185,6 +196,7 @@ def test_project_config_from_the_project_root(tmp_path: Path) -> None:
     assert (root / ".feeder-state").is_dir()
 
 
+@pytest.mark.slow
 def test_check(tmp_feed: dict[str, Path]) -> None:
     seed(tmp_feed["seeds"], "a.txt", "A", "https://e.org/a")
     args = ("check", "--seeds", str(tmp_feed["seeds"]), "--state-dir", str(tmp_feed["state"]))
@@ -198,6 +210,7 @@ def test_check(tmp_feed: dict[str, Path]) -> None:
     assert "a.txt" in proc.stdout
 
 
+@pytest.mark.slow
 def test_changing_max_entries_rewrites_the_feed(tmp_feed: dict[str, Path]) -> None:
     for i in range(3):
         seed(tmp_feed["seeds"], f"{i}.md", f"T{i}", f"https://e.org/{i}", day=f"2024-01-0{i + 1}")
@@ -207,6 +220,7 @@ def test_changing_max_entries_rewrites_the_feed(tmp_feed: dict[str, Path]) -> No
     assert len(feedparser.parse(tmp_feed["out"].read_bytes()).entries) == 3
 
 
+@pytest.mark.slow
 def test_progress_bar_only_when_asked_or_on_a_terminal(tmp_feed: dict[str, Path]) -> None:
     for n in range(300):
         seed(tmp_feed["seeds"], f"s{n:03d}.md", f"T{n}", f"https://e.org/{n}")

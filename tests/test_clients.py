@@ -29,6 +29,7 @@ def _add_and_trigger(daemon: DaemonProc, name: str, title: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 def test_reader_library(daemon: DaemonProc, tmp_path: Path) -> None:
     reader_mod = pytest.importorskip("reader", reason="the `reader` library is not installed")
     reader = reader_mod.make_reader(str(tmp_path / "reader.sqlite"))
@@ -57,6 +58,7 @@ def _newsboat_items(cache: Path) -> list[str]:
         return sorted(row[0] for row in db.execute("SELECT title FROM rss_item"))
 
 
+@pytest.mark.slow
 def test_newsboat(daemon: DaemonProc, tmp_path: Path) -> None:
     newsboat = shutil.which("newsboat")
     if newsboat is None:
@@ -121,6 +123,7 @@ def _dump_dom(url: str, profile: Path) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_chromium_index_page(daemon: DaemonProc, tmp_path: Path) -> None:
     dom = _dump_dom(daemon.base, tmp_path / "profile")
     for title in TITLES:
@@ -128,6 +131,7 @@ def test_chromium_index_page(daemon: DaemonProc, tmp_path: Path) -> None:
     assert 'type="application/atom+xml"' in dom
 
 
+@pytest.mark.slow
 def test_chromium_renders_the_feed_with_its_stylesheet(daemon: DaemonProc, tmp_path: Path) -> None:
     dom = _dump_dom(daemon.feed_url, tmp_path / "profile")
     if "<pre" in dom and "&lt;feed" in dom:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
 from daemonkit import (
     FEED_TITLE,
     DaemonProc,
@@ -30,6 +31,7 @@ def _titles(daemon: DaemonProc) -> list[str]:
         return []
 
 
+@pytest.mark.slow
 def test_daemon_follows_the_seed_directory(tmp_path: Path) -> None:
     with running(tmp_path, [("a.md", "First article")], interval=1.0, settle=0.2) as d:
         # The first poll may defer the seed, written within settle_seconds of it.
@@ -81,6 +83,7 @@ def test_sigint_stops_cleanly(tmp_path: Path) -> None:
     assert "Traceback" not in d.log()
 
 
+@pytest.mark.slow
 def test_no_change_poll_parses_and_writes_nothing(tmp_path: Path) -> None:
     with running(tmp_path, [("a.md", "Only article")], interval=0.3, log_level="DEBUG") as d:
         wait_for(lambda: d.output.is_file() and d.builds()[-1]["entries"], timeout=10, what="entry")
@@ -97,6 +100,7 @@ def test_no_change_poll_parses_and_writes_nothing(tmp_path: Path) -> None:
             assert (new.st_ino, new.st_mtime_ns) == (old.st_ino, old.st_mtime_ns)
 
 
+@pytest.mark.slow
 def test_failed_builds_are_logged_and_recovered_from(tmp_path: Path) -> None:
     d = DaemonProc(tmp_path, interval=0.3)
     with d:
@@ -116,6 +120,7 @@ def test_failed_builds_are_logged_and_recovered_from(tmp_path: Path) -> None:
     assert "Traceback" not in d.log()
 
 
+@pytest.mark.slow
 def test_trigger_rebuilds_at_once(tmp_path: Path) -> None:
     with running(tmp_path, [("a.md", "Old article")], interval=3600) as d:
         write_seed(d.seeds, "b.md", "Triggered article", date="2024-05-04")
@@ -136,6 +141,7 @@ def test_trigger_without_daemon_fails_clearly(tmp_path: Path) -> None:
     assert "no feeder daemon is running" in done.stderr
 
 
+@pytest.mark.slow
 def test_stale_pid_and_socket_do_not_confuse(tmp_path: Path) -> None:
     with running(tmp_path, [("a.md", "An article")], interval=3600) as d:
         d.stop(signal.SIGKILL)
@@ -148,6 +154,7 @@ def test_stale_pid_and_socket_do_not_confuse(tmp_path: Path) -> None:
         assert code == 0
 
 
+@pytest.mark.slow
 def test_second_daemon_on_the_same_state_is_refused(tmp_path: Path) -> None:
     with running(tmp_path, [("a.md", "An article")], interval=3600) as d:
         second = subprocess.run(
@@ -163,6 +170,7 @@ def test_second_daemon_on_the_same_state_is_refused(tmp_path: Path) -> None:
         assert d.alive() and d.trigger().returncode == 0
 
 
+@pytest.mark.slow
 def test_sighup_reloads_the_configuration(tmp_path: Path) -> None:
     with running(tmp_path, [("a.md", "An article")], interval=3600) as d:
         root = etree.fromstring(d.output.read_bytes())
@@ -183,6 +191,7 @@ def test_sighup_reloads_the_configuration(tmp_path: Path) -> None:
         assert d.alive()
 
 
+@pytest.mark.slow
 def test_no_serve_builds_without_listening(tmp_path: Path) -> None:
     with running(tmp_path, [("a.md", "Unserved article")], interval=3600, serve=False) as d:
         assert d.find("serving ") is None
@@ -192,6 +201,7 @@ def test_no_serve_builds_without_listening(tmp_path: Path) -> None:
         assert code == 0
 
 
+@pytest.mark.slow
 def test_a_seed_still_being_written_is_read_once_it_settles(tmp_path: Path) -> None:
     # A long interval: only the follow-up poll can publish the seed this soon.
     with running(tmp_path, [], interval=60.0, settle=1.0) as d:

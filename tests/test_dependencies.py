@@ -62,6 +62,7 @@ def _distributions(modules: set[str]) -> set[str]:
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 
 
+@pytest.mark.slow
 def test_runtime_dependencies_are_what_feeder_imports() -> None:
     declared = {_name(r) for r in PROJECT["dependencies"]}
     assert _distributions(_imports("feeder")) == declared

@@ -14,6 +14,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -84,6 +85,7 @@ def _general(front: str) -> dict[str, Any]:
 @example(["on: x"])
 @example(["title: Part 2: the end", "url: https://x.example/a", "date: 2024-05-14"])
 @example(["title: a: b", "tags: [x]"])
+@pytest.mark.slow
 def test_plain_front_matter_reads_like_yaml(lines: list[str]) -> None:
     front = "\n".join(lines)
     fast = parse._plain_front_matter(front)
@@ -120,6 +122,7 @@ _TEXT_LINES = st.lists(
 
 @settings(max_examples=600, deadline=None)
 @given(_TEXT_LINES, st.booleans())
+@pytest.mark.slow
 def test_split_front_matter_like_line_splitting(lines: list[str], trailing: bool) -> None:
     text = "\n".join(lines) + ("\n" if trailing else "")
     assert parse.split_front_matter(text) == _split_general(text)
@@ -168,6 +171,7 @@ _DATE_PARTS = st.sampled_from(
 @example("2024-13-01 10:00:00")
 @example("1989-01-01")
 @example("2024-05-14 24:00:00")
+@pytest.mark.slow
 def test_date_fast_path_like_general(text: str) -> None:
     tz = ZoneInfo("Asia/Shanghai")
     fast = _outcome(lambda: dates.parse_date(text, tz=tz))

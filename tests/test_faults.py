@@ -235,6 +235,7 @@ def _hold_lock(tmp: Path, state: Path, hold: float) -> subprocess.Popen[bytes]:
     return proc
 
 
+@pytest.mark.slow
 def test_stale_lock_of_a_killed_process_is_taken_over(tmp_path: Path) -> None:
     seeds, out, state = tmp_path / "seeds", tmp_path / "public" / "feed.atom", tmp_path / "state"
     write_seed(seeds, "a.md", "Lock A")
@@ -246,6 +247,7 @@ def test_stale_lock_of_a_killed_process_is_taken_over(tmp_path: Path) -> None:
     assert report["entries"] == 1
 
 
+@pytest.mark.slow
 def test_builds_are_serialized_by_the_lock(tmp_path: Path) -> None:
     seeds, out, state = tmp_path / "seeds", tmp_path / "public" / "feed.atom", tmp_path / "state"
     write_seed(seeds, "a.md", "Serialized")
@@ -260,6 +262,7 @@ def test_builds_are_serialized_by_the_lock(tmp_path: Path) -> None:
     assert report["entries"] == 1
 
 
+@pytest.mark.slow
 def test_concurrent_builds_and_daemon(tmp_path: Path, corpus: Path) -> None:
     with DaemonProc(tmp_path, interval=0.2, settle=0, serve=False) as daemon:
         shutil.copytree(corpus / "seeds", daemon.seeds, dirs_exist_ok=True)
@@ -318,6 +321,7 @@ def _corrupt(path: Path, how: str, rnd: random.Random) -> None:
 @pytest.mark.parametrize(
     "how", ["garbage", "header", "pages", "bytes", "truncated", "empty", "text", "deleted"]
 )
+@pytest.mark.slow
 def test_corrupt_or_deleted_state_is_rebuilt(tmp_path: Path, corpus: Path, how: str) -> None:
     seeds, out, state = tmp_path / "seeds", tmp_path / "public" / "feed.atom", tmp_path / "state"
     shutil.copytree(corpus / "seeds", seeds)
@@ -339,6 +343,7 @@ def test_corrupt_or_deleted_state_is_rebuilt(tmp_path: Path, corpus: Path, how: 
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+@pytest.mark.slow
 def test_many_random_state_corruptions(tmp_path: Path) -> None:
     seeds, out, state = tmp_path / "seeds", tmp_path / "public" / "feed.atom", tmp_path / "state"
     for i in range(30):
@@ -384,6 +389,7 @@ def _fill(directory: Path) -> Path:
     return filler
 
 
+@pytest.mark.slow
 def test_read_only_output_is_a_clear_error_and_keeps_the_feed(tmp_path: Path) -> None:
     seeds, state = tmp_path / "seeds", tmp_path / "state"
     write_seed(seeds, "a.md", "Before read-only")
@@ -408,6 +414,7 @@ def test_read_only_output_is_a_clear_error_and_keeps_the_feed(tmp_path: Path) ->
         assert not list(public.glob(".*.tmp"))
 
 
+@pytest.mark.slow
 def test_disk_full_daemon_keeps_polling_and_recovers(tmp_path: Path) -> None:
     with tmpfs(tmp_path / "public", "256k"), DaemonProc(tmp_path, interval=0.3, settle=0) as daemon:
         write_seed(daemon.seeds, "a.md", "Before the disk filled up")
@@ -450,6 +457,7 @@ def test_disk_full_daemon_keeps_polling_and_recovers(tmp_path: Path) -> None:
         assert code == 0
 
 
+@pytest.mark.slow
 def test_full_disk_for_the_state_is_a_clear_error(tmp_path: Path) -> None:
     seeds, out = tmp_path / "seeds", tmp_path / "public" / "feed.atom"
     write_seed(seeds, "a.md", "State disk")
@@ -474,6 +482,7 @@ def test_full_disk_for_the_state_is_a_clear_error(tmp_path: Path) -> None:
 # -- the seed directory comes and goes ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_seed_directory_missing_removed_and_recreated(tmp_path: Path) -> None:
     with DaemonProc(tmp_path, interval=0.3, settle=0) as daemon:
         shutil.rmtree(daemon.seeds)

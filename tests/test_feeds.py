@@ -127,6 +127,7 @@ tag = "漏洞"
 """
 
 
+@pytest.mark.slow
 def test_filters_select_exactly_the_intended_entries(mixed: Path) -> None:
     report = build(make_config(mixed, FILTERS))
     out = mixed / "out"
@@ -141,6 +142,7 @@ def test_filters_select_exactly_the_intended_entries(mixed: Path) -> None:
     assert report["parsed"] == 6 and report["entries"] == 6
 
 
+@pytest.mark.slow
 def test_no_feeds_writes_only_the_main_feed(mixed: Path) -> None:
     report = build(make_config(mixed, ""))
     assert report["feeds"] == []
@@ -154,6 +156,7 @@ def test_no_feeds_writes_only_the_main_feed(mixed: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_main_feed_bytes_do_not_depend_on_extra_feeds(mixed: Path, tmp_path: Path) -> None:
     build(make_config(mixed, FILTERS))
     with_feeds = (mixed / "out" / "feed.atom").read_bytes()
@@ -163,6 +166,7 @@ def test_main_feed_bytes_do_not_depend_on_extra_feeds(mixed: Path, tmp_path: Pat
     assert (mixed / "out" / "feed.atom").read_bytes() == with_feeds
 
 
+@pytest.mark.slow
 def test_config_change_alone_rewrites_and_removed_feed_files_go(mixed: Path) -> None:
     no_content = (
         '[[feeds]]\nname = "sans"\nsource = "SANS*"\n\n'
@@ -241,6 +245,7 @@ def _walk(first: Path, out: Path) -> list[list[str]]:
     return pages
 
 
+@pytest.mark.slow
 def test_archive_chain_is_walkable_and_stable(tmp_path: Path) -> None:
     for i in range(23):
         seed(
@@ -296,6 +301,7 @@ def test_archive_chain_is_walkable_and_stable(tmp_path: Path) -> None:
     assert len(ids) == len(set(ids)) == 26
 
 
+@pytest.mark.slow
 def test_opml_and_index_list_every_feed(mixed: Path) -> None:
     report = build(make_config(mixed, FILTERS + "\n[per_source]\n"))
     out = mixed / "out"
@@ -316,6 +322,7 @@ def test_opml_and_index_list_every_feed(mixed: Path) -> None:
         assert f'href="{rel}"' in index
 
 
+@pytest.mark.slow
 def test_feeds_command_lists_counts(mixed: Path) -> None:
     config = make_config(mixed, FILTERS)
     proc = run_feeder("feeds", "--config", str(config), "--json")
@@ -354,6 +361,7 @@ def corpus_built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"root": root, "config": config, "report": build(config)}
 
 
+@pytest.mark.slow
 def test_corpus_all_feeds_parse_each_seed_once(corpus_built: dict[str, Any]) -> None:
     report = corpus_built["report"]
     n = len(list((corpus_built["root"] / "seeds").iterdir()))
@@ -365,6 +373,7 @@ def test_corpus_all_feeds_parse_each_seed_once(corpus_built: dict[str, Any]) -> 
     assert [f["name"] for f in again["feeds"]] == [f["name"] for f in report["feeds"]]
 
 
+@pytest.mark.slow
 def test_corpus_per_source_feeds_are_valid(corpus_built: dict[str, Any]) -> None:
     out = corpus_built["root"] / "out"
     sources = sorted((out / "sources").glob("*.atom"))
@@ -384,6 +393,7 @@ def test_corpus_per_source_feeds_are_valid(corpus_built: dict[str, Any]) -> None
         assert_valid_atom(page)
 
 
+@pytest.mark.slow
 def test_archive_pages_keep_their_entries_when_a_back_dated_seed_arrives(
     tmp_path: Path,
 ) -> None:

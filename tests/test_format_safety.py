@@ -401,6 +401,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Results:
 # -- the tests -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_vector_is_published(results: Results) -> None:
     assert results.report["skipped"] == []
     assert results.report["entries"] == len(VECTORS) + len(BENIGN)

@@ -45,6 +45,7 @@ def _atom(out: Path) -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.slow
 def test_same_entries_ids_and_content_in_every_format(corpus: Path) -> None:
     atom = _atom(corpus)
     assert atom
@@ -94,11 +95,13 @@ def test_json_feed_has_every_required_field(corpus: Path) -> None:
         assert item["authors"][0]["name"]
 
 
+@pytest.mark.slow
 def test_atom_of_a_feed_is_schema_valid(corpus: Path) -> None:
     assert_valid_atom(corpus / "all.atom")
     assert feedparser.parse((corpus / "all.atom").read_bytes()).bozo == 0
 
 
+@pytest.mark.slow
 def test_every_output_is_deterministic(corpus: Path, tmp_path: Path) -> None:
     shutil.copytree(corpus.parent / "seeds", tmp_path / "seeds")
     build(make_config(tmp_path, FEEDS, max_entries=0))

@@ -474,6 +474,7 @@ CASE_NAMES = [c.name for c in cases(Path("/nonexistent"))]
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
+@pytest.mark.slow
 def test_case_outcome(hostile: dict[str, Any], name: str) -> None:
     case: Case = hostile["cases"][name]
     skipped = {s["path"]: s["reason"] for s in hostile["report"]["skipped"]}
@@ -525,10 +526,12 @@ def test_build_accounts_for_every_seed(hostile: dict[str, Any]) -> None:
     assert report["entries"] == len(expected_entries) == len(entries(hostile["xml"]))
 
 
+@pytest.mark.slow
 def test_feed_valid_against_atom_schema_with_jing(hostile: dict[str, Any]) -> None:
     jing_valid(hostile["out"])
 
 
+@pytest.mark.slow
 def test_feed_valid_with_lxml_relaxng_and_feedparser(hostile: dict[str, Any]) -> None:
     assert_schema_valid(hostile["data"])
     parsed = feedparser.parse(hostile["data"])
@@ -648,6 +651,7 @@ def xss(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"report": report, "out": out, "data": out.read_bytes(), "root": root}
 
 
+@pytest.mark.slow
 def test_xss_every_payload_published(xss: dict[str, Any]) -> None:
     assert xss["report"]["entries"] == len(XSS_PAYLOADS)
     assert xss["report"]["skipped"] == []

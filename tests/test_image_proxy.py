@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import run_feeder, write_seed
 from lxml import etree
 from lxml import html as lhtml
@@ -39,6 +40,7 @@ def _link(img: lhtml.HtmlElement) -> str | None:
     return None if parent is None else parent.get("href")
 
 
+@pytest.mark.slow
 def test_images_go_through_the_proxy_and_link_to_their_original(tmp_path: Path) -> None:
     config = (
         '[build]\nimage_proxy = "https://img.example.net/p?u={url}&h={host}"\n'
@@ -57,6 +59,7 @@ def test_images_go_through_the_proxy_and_link_to_their_original(tmp_path: Path) 
     assert images[2] == ("https://cdn.example.org/pic.png", None)  # not a proxied host
 
 
+@pytest.mark.slow
 def test_without_a_proxy_nothing_changes_and_a_new_template_re_renders(tmp_path: Path) -> None:
     assert _images(tmp_path, "")[0][0].startswith("https://mmbiz.qpic.cn/")
     images = _images(tmp_path, '[build]\nimage_proxy = "https://p.example/{host}{path}"\n')

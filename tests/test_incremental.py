@@ -88,6 +88,7 @@ def built(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_no_change_parses_and_writes_nothing(built: Path) -> None:
     before = _snapshot(built)
     for _ in range(2):
@@ -98,6 +99,7 @@ def test_no_change_parses_and_writes_nothing(built: Path) -> None:
     assert _snapshot(built) == before
 
 
+@pytest.mark.slow
 def test_one_new_seed_parses_exactly_one(built: Path) -> None:
     feed = (built / "public" / "feed.atom").read_bytes()
     (built / "seeds" / "new.md").write_text(_seed(999, day=29), encoding="utf-8")
@@ -110,6 +112,7 @@ def test_one_new_seed_parses_exactly_one(built: Path) -> None:
     assert (report["parsed"], report["rendered"], report["changed"]) == (0, 0, False)
 
 
+@pytest.mark.slow
 def test_touched_seed_is_parsed_again_but_not_rendered(built: Path) -> None:
     seed = built / "seeds" / "a" / "001.md"
     st = seed.stat()
@@ -118,6 +121,7 @@ def test_touched_seed_is_parsed_again_but_not_rendered(built: Path) -> None:
     assert (report["parsed"], report["rendered"], report["changed"]) == (1, 0, False)
 
 
+@pytest.mark.slow
 def test_removed_seed_parses_nothing(built: Path) -> None:
     newest = built / "seeds" / "a" / "027.md"  # day 28: in the feed
     newest.unlink()

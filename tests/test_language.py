@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import run_feeder, write_seed
 from lxml import etree
 
@@ -43,6 +44,7 @@ def _build(tmp: Path, config: str = "") -> tuple[etree._Element, dict[str, objec
     return etree.parse(str(out)).getroot(), data
 
 
+@pytest.mark.slow
 def test_entries_carry_their_language_and_the_feed_its_entries_dominant_one(
     tmp_path: Path,
 ) -> None:
@@ -57,6 +59,7 @@ def test_entries_carry_their_language_and_the_feed_its_entries_dominant_one(
                      "An English one": "en", "Given": "fr-FR"}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_configured_feed_language_wins(tmp_path: Path) -> None:
     root, data = _build(tmp_path, '[feed]\nlanguage = "en"\n')
     assert root.get(XML_LANG) == "en" and data["language"] == "en"

@@ -17,6 +17,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_the_import_contract_holds() -> None:
     exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which(
         "lint-imports"

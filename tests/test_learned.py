@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import run_feeder, write_seed
 from lxml import etree
 
@@ -48,6 +49,7 @@ def _contents(data: bytes) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_lines_every_article_of_a_site_shares_are_dropped_its_own_kept(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     for i in range(6):
@@ -60,6 +62,7 @@ def test_lines_every_article_of_a_site_shares_are_dropped_its_own_kept(tmp_path:
         assert f"figure-{i}.png" in content
 
 
+@pytest.mark.slow
 def test_a_site_with_too_few_articles_keeps_its_lines(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     for i in range(4):  # learn_min_seeds is 5
@@ -68,6 +71,7 @@ def test_a_site_with_too_few_articles_keeps_its_lines(tmp_path: Path) -> None:
         assert "Example section" in content and "reading room" in content
 
 
+@pytest.mark.slow
 def test_the_same_seeds_give_the_same_feed_whatever_order_they_came_in(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     for i in range(8):
@@ -88,6 +92,7 @@ def test_the_same_seeds_give_the_same_feed_whatever_order_they_came_in(tmp_path:
         assert "Example section" in content
 
 
+@pytest.mark.slow
 def test_wechat_accounts_learn_apart_and_explain_shows_the_learned_lines(
     tmp_path: Path,
 ) -> None:
@@ -107,6 +112,7 @@ def test_wechat_accounts_learn_apart_and_explain_shows_the_learned_lines(
     assert report["learned"] == [{"text": f"{TEMPLATE[0]} MzAAA==", "articles": 5}]
 
 
+@pytest.mark.slow
 def test_a_republished_article_is_not_chrome_and_learning_can_be_off(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     body = "One article, republished under six addresses, every line of it the same.\n"

@@ -102,6 +102,7 @@ async def _load(host: str, port: int, etag: str, size: int) -> dict[str, Any]:
     return {**counts, "seconds": elapsed, "rps": done / elapsed, "first_errors": errors[:5]}
 
 
+@pytest.mark.slow
 def test_ten_thousand_requests_without_errors(daemon: DaemonProc) -> None:
     status, headers, body = http_get(daemon.feed_url, {"Accept-Encoding": "identity"})
     assert status == 200 and headers["etag"]
@@ -129,6 +130,7 @@ end
 """
 
 
+@pytest.mark.slow
 def test_wrk_load_without_errors(daemon: DaemonProc, tmp_path: Path) -> None:
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -161,6 +163,7 @@ def _get(daemon: DaemonProc) -> int:
     return status
 
 
+@pytest.mark.slow
 def test_idle_and_slow_connections_do_not_block_others(daemon: DaemonProc) -> None:
     from feeder.service.server import HEAD_TIMEOUT
 

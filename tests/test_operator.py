@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from conftest import run_feeder, write_seed
 
 
@@ -18,6 +19,7 @@ def _check(seeds: Path, tmp: Path) -> list[str]:
     return proc.stderr.splitlines()
 
 
+@pytest.mark.slow
 def test_broken_yaml_read_line_by_line_is_a_warning_with_yamls_position(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     write_seed(seeds, "broken.md", "title: [unclosed\nurl: https://example.org/a\ndate: 2024-05-01")
@@ -66,6 +68,7 @@ def test_check_lists_duplicates(tmp_path: Path) -> None:
     assert not [line for line in lines if line.startswith("a-new.md")], lines
 
 
+@pytest.mark.slow
 def test_the_daemon_names_every_skipped_seed(tmp_path: Path) -> None:
     from daemonkit import DaemonProc, wait_for
 
@@ -90,6 +93,7 @@ def test_the_daemon_names_every_skipped_seed(tmp_path: Path) -> None:
         assert code == 0
 
 
+@pytest.mark.slow
 def test_one_daemon_per_output(tmp_path: Path) -> None:
     import subprocess
 
@@ -163,6 +167,7 @@ def test_commented_examples_of_the_shipped_config_are_valid_when_uncommented(
     assert settings.per_source is not None
 
 
+@pytest.mark.slow
 def test_json_output_is_one_line_and_messages_count_right(tmp_path: Path) -> None:
     import json
 
@@ -188,6 +193,7 @@ def test_json_output_is_one_line_and_messages_count_right(tmp_path: Path) -> Non
     assert listing[1].startswith("feed\t1/1\t")
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     import subprocess
     import sys
@@ -207,6 +213,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     assert "Error" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
 
 
+@pytest.mark.slow
 def test_a_file_where_a_directory_must_be_says_not_a_directory(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     write_seed(seeds, "a.md", "title: A\nurl: https://example.org/a")
@@ -247,6 +254,7 @@ def test_status_asks_the_running_daemon(tmp_path: Path) -> None:
     assert gone.returncode == 1 and "no feeder daemon is running" in gone.stderr
 
 
+@pytest.mark.slow
 def test_check_and_workers_name_the_seed_whose_text_rendering_repaired(tmp_path: Path) -> None:
     from feeder.build.ingest import PARALLEL_FROM
 

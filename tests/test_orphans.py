@@ -112,6 +112,7 @@ def _start(kind: str, root: Path, tmp: Path, *extra: str) -> subprocess.Popen[by
 
 
 @pytest.mark.parametrize(("kind", "sig", "delay"), KILLS)
+@pytest.mark.slow
 def test_killed_command_leaves_no_process(
     corpus: Path, tmp_path: Path, kind: str, sig: signal.Signals, delay: float
 ) -> None:
@@ -150,6 +151,7 @@ def test_killed_command_leaves_no_process(
         proc.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_daemon_reload_and_stop_after_a_cold_build(corpus: Path, tmp_path: Path) -> None:
     """SIGHUP rebuilds with the fork server still up; SIGTERM then stops everything."""
     proc = _start("run", corpus, tmp_path, "--max-entries", "100", "--log-level", "DEBUG")

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hardkit import assert_schema_valid, entries, relaxng, text_of, unsafe_markup
 from hypothesis import HealthCheck, given, settings
@@ -138,12 +139,14 @@ def setup_module() -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(st.lists(seed_files(), min_size=1, max_size=4))
+@pytest.mark.slow
 def test_any_seeds_build_a_valid_feed(files: list[bytes]) -> None:
     _check(files)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(front, text), min_size=1, max_size=3))
+@pytest.mark.slow
 def test_any_yaml_front_matter(docs: list[tuple[dict[Any, Any], str]]) -> None:
     files = [f"---\n{_dump(meta)}---\n\n{body}\n".encode(errors="replace") for meta, body in docs]
     _check(files)
@@ -151,6 +154,7 @@ def test_any_yaml_front_matter(docs: list[tuple[dict[Any, Any], str]]) -> None:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text, text)
+@pytest.mark.slow
 def test_hostile_title_and_body_round_trip_as_text(title: str, body: str) -> None:
     """A title is shown as text: whatever it holds comes back (cleaned), never as markup."""
     quoted = yaml.safe_dump({"title": title}, allow_unicode=True).rstrip("\n")

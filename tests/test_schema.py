@@ -585,6 +585,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"report": report, "paths": {p.relative_to(out).as_posix(): p for p in paths}}
 
 
+@pytest.mark.slow
 def test_the_build_covers_what_the_schema_must_accept(built: dict[str, Any]) -> None:
     names = set(built["paths"])
     assert {"feed.atom", "all.atom", "tagged.atom", "all-archive-1.atom"} <= names
@@ -598,6 +599,7 @@ def test_the_build_covers_what_the_schema_must_accept(built: dict[str, Any]) -> 
     assert archive.find("{http://purl.org/syndication/history/1.0}archive") is not None
 
 
+@pytest.mark.slow
 def test_feeder_output_is_valid_under_the_fixture_schema(built: dict[str, Any]) -> None:
     paths = list(built["paths"].values())
     for name, engine in engines().items():
@@ -605,6 +607,7 @@ def test_feeder_output_is_valid_under_the_fixture_schema(built: dict[str, Any]) 
         assert all(verdicts.values()), (name, [p.name for p, ok in verdicts.items() if not ok])
 
 
+@pytest.mark.slow
 def test_feeder_output_is_valid_under_appendix_b_too(built: dict[str, Any]) -> None:
     shared = require_shared_schema()
     paths = list(built["paths"].values())
@@ -632,6 +635,7 @@ def test_rfc_rule_beyond_appendix_b(judge: Judge, name: str) -> None:
     assert judge.verdict(name, SCHEMA) == dict.fromkeys(engines(), expected)
 
 
+@pytest.mark.slow
 def test_appendix_b_agrees_on_the_valid_and_invalid_sets(judge: Judge) -> None:
     shared = require_shared_schema()
     for engine in engines():
@@ -656,6 +660,7 @@ def test_helpers_use_the_fixture_schema() -> None:
     assert SCHEMA == REPO / "tests" / "fixtures" / "atom.rnc"
 
 
+@pytest.mark.slow
 def test_helpers_accept_valid_and_refuse_invalid(tmp_path: Path) -> None:
     good, bad = tmp_path / "good.atom", tmp_path / "bad.atom"
     good.write_text(VALID["full entry"], encoding="utf-8")
@@ -686,6 +691,7 @@ def test_jing_valid_uses_lxml_where_jing_is_missing(
         assert_valid_atom(bad)
 
 
+@pytest.mark.slow
 def test_assert_schema_valid_uses_jing_where_trang_is_missing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

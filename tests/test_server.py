@@ -45,6 +45,7 @@ def _raw(daemon: DaemonProc, target: str, method: str = "GET") -> tuple[int, byt
         conn.close()
 
 
+@pytest.mark.slow
 def test_feed_headers(daemon: DaemonProc) -> None:
     status, headers, body = http_get(daemon.feed_url)
     assert status == 200
@@ -55,6 +56,7 @@ def test_feed_headers(daemon: DaemonProc) -> None:
     assert body == daemon.output.read_bytes()
 
 
+@pytest.mark.slow
 def test_conditional_get_is_304(daemon: DaemonProc) -> None:
     # Last-Modified is only sent once the file's second is over (see feeder.service.server).
     second = int(daemon.output.stat().st_mtime)
@@ -261,6 +263,7 @@ def _identity_etag(daemon: DaemonProc, path: str) -> str:
         ("*;q=0", "identity"),
     ],
 )
+@pytest.mark.slow
 def test_accept_encoding_q_values(
     daemon: DaemonProc, files: dict[str, bytes], accept: str | None, coding: str
 ) -> None:

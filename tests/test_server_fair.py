@@ -72,6 +72,7 @@ def _closed_within(socks: list[socket.socket], seconds: float) -> list[socket.so
     return closed
 
 
+@pytest.mark.slow
 def test_surplus_connections_of_one_client_are_reset_at_once(daemon: DaemonProc) -> None:
     host, port = _addr(daemon)
     socks = _open(host, port, ATTACKER, PER_CLIENT_CONNECTIONS + 10)
@@ -96,6 +97,7 @@ def _ok(host: str, port: int, source: str) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_trusted_proxy_address_is_not_capped(daemon: DaemonProc) -> None:
     """Behind nginx every client comes from 127.0.0.1: it is not one client."""
     host, port = _addr(daemon)
@@ -108,6 +110,7 @@ def test_trusted_proxy_address_is_not_capped(daemon: DaemonProc) -> None:
             sock.close()
 
 
+@pytest.mark.slow
 def test_slowloris_from_one_address_does_not_starve_another(daemon: DaemonProc) -> None:
     """250 reconnecting slowloris sockets; a normal client still gets every GET, fast."""
     host, port = _addr(daemon)

@@ -13,6 +13,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -53,6 +54,7 @@ def _meta(rel: str, ident: int, published: int, delay: int) -> EntryMeta:
 
 @settings(max_examples=300, deadline=None)
 @given(_ROWS, st.sampled_from([0, 1, 3, 50]))
+@pytest.mark.slow
 def test_published_and_duplicates_match_python(
     rows: list[tuple[int, int, int, int, bool]], limit: int
 ) -> None:

@@ -201,6 +201,7 @@ def text(fragment: str) -> str:
     return " ".join("".join(parser.parts).split())
 
 
+@pytest.mark.slow
 def test_every_case_is_an_entry(built: dict[str, Any]) -> None:
     assert built["report"]["skipped"] == []
     assert set(built["content"]) == {*CASES, "emphasis"}
@@ -321,6 +322,7 @@ def test_renderer_losing_text_is_reported_with_the_seed(
     assert any(m.startswith("deep.md: rendering lost") for m in messages), messages  # ... said
 
 
+@pytest.mark.slow
 def test_real_corpus_has_no_false_warnings_and_no_literal_asterisks(tmp_path: Path) -> None:
     corpus = require_shared()
     for part in ("dev", "seed"):

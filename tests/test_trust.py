@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from daemonkit import DaemonProc, feed_titles, wait_for, write_seed
 from hardkit import REPO, build, feeder, feeder_env, tmpfs
 
@@ -70,6 +71,7 @@ def holding(db: Path, how: str) -> Iterator[None]:
 # -- honest state errors ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_locked_state_is_waited_for_then_an_error_and_never_replaced(tmp_path: Path) -> None:
     seeds, out, state = _corpus(tmp_path)
     config = tmp_path / "feeder.toml"
@@ -93,6 +95,7 @@ def test_a_locked_state_is_waited_for_then_an_error_and_never_replaced(tmp_path:
     assert report["entries"] == 11 and report["parsed"] == 1
 
 
+@pytest.mark.slow
 def test_feeds_reads_the_state_while_another_process_writes(tmp_path: Path) -> None:
     seeds, out, state = _corpus(tmp_path)
     build(seeds, out, state)
@@ -104,6 +107,7 @@ def test_feeds_reads_the_state_while_another_process_writes(tmp_path: Path) -> N
     assert _state_files(state) == before  # feeds opens it read-only and writes nothing
 
 
+@pytest.mark.slow
 def test_read_only_state_is_an_error_naming_it_and_nothing_is_deleted(tmp_path: Path) -> None:
     seeds, out, _ = _corpus(tmp_path)
     with tmpfs(tmp_path / "state", "4m") as state:
@@ -125,6 +129,7 @@ def test_read_only_state_is_an_error_naming_it_and_nothing_is_deleted(tmp_path: 
         assert report["entries"] == 11
 
 
+@pytest.mark.slow
 def test_a_corrupt_state_is_moved_aside_never_deleted(tmp_path: Path) -> None:
     seeds, out, state = _corpus(tmp_path)
     build(seeds, out, state)
@@ -190,6 +195,7 @@ def _multi_feed_config(tmp: Path) -> Path:
     return config
 
 
+@pytest.mark.slow
 def test_a_build_that_cannot_write_one_file_changes_no_published_file(tmp_path: Path) -> None:
     seeds, out, state = _corpus(tmp_path)
     config = _multi_feed_config(tmp_path)
@@ -220,6 +226,7 @@ def test_a_build_that_cannot_write_one_file_changes_no_published_file(tmp_path: 
     assert "New before feeds.opml fails" in feed_titles(out.read_bytes())
 
 
+@pytest.mark.slow
 def test_a_full_state_disk_on_a_fresh_state_publishes_nothing(tmp_path: Path) -> None:
     seeds, out, _ = _corpus(tmp_path, n=3)
     for i in range(60):
@@ -238,6 +245,7 @@ def test_a_full_state_disk_on_a_fresh_state_publishes_nothing(tmp_path: Path) ->
 # -- never publish a worse feed by accident -----------------------------------------
 
 
+@pytest.mark.slow
 def test_an_emptied_or_mostly_gone_seed_directory_keeps_the_published_feed(
     tmp_path: Path,
 ) -> None:
@@ -269,6 +277,7 @@ def test_an_emptied_or_mostly_gone_seed_directory_keeps_the_published_feed(
     assert json.loads(proc.stdout)["entries"] == 0 and feed_titles(out.read_bytes()) == []
 
 
+@pytest.mark.slow
 def test_the_daemon_keeps_the_feed_while_the_seeds_are_gone_and_republishes(
     tmp_path: Path,
 ) -> None:
@@ -300,6 +309,7 @@ def test_the_daemon_keeps_the_feed_while_the_seeds_are_gone_and_republishes(
         assert code == 0
 
 
+@pytest.mark.slow
 def test_a_fresh_state_never_publishes_fewer_entries_for_unsettled_seeds(
     tmp_path: Path,
 ) -> None:

@@ -423,6 +423,7 @@ except OSError as e:
 
 
 @needs_seccomp
+@pytest.mark.slow
 def test_the_emulated_filters_bite() -> None:
     """The emulation is real: what the unit forbids fails, what it allows works."""
     proc = subprocess.run(
@@ -469,6 +470,7 @@ def forkserver_children(pid: int) -> list[str]:
 
 
 @needs_seccomp
+@pytest.mark.slow
 def test_the_daemon_works_under_the_unit_filters(tmp_path: Path) -> None:
     # DEBUG: the rebuild after the reload changes nothing, and is logged only at DEBUG.
     with SandboxedDaemon(tmp_path, interval=3600, settle=0, log_level="DEBUG") as d:

@@ -297,6 +297,7 @@ _ANY_URL = st.one_of(_urls(), st.text(_CHARS, max_size=30).map(lambda s: "https:
 @example("https://" + "中" * 70 + ".com/")
 @example("https://x.example．/")
 @example("https://[::1]@a]b/")
+@pytest.mark.slow
 def test_canonical_is_a_fixed_point(url: str) -> None:
     try:
         c = canonical(url)
@@ -307,6 +308,7 @@ def test_canonical_is_a_fixed_point(url: str) -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(_ANY_URL, st.sampled_from(["alice@", "alice:s3cret@", "a:s3cret@c:d@", ":@"]))
+@pytest.mark.slow
 def test_user_info_changes_neither_the_id_nor_reaches_the_link(url: str, userinfo: str) -> None:
     try:
         canon = canonical(url)
@@ -331,6 +333,7 @@ def test_user_info_changes_neither_the_id_nor_reaches_the_link(url: str, userinf
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
+@pytest.mark.slow
 def test_build_publishes_no_password_and_no_disguised_host(tmp_path: Path) -> None:
     seeds, out, state = tmp_path / "seeds", tmp_path / "out" / "feed.atom", tmp_path / "state"
     common = "source: Example\ndate: 2024-05-01\nfetch_date: 2024-05-02T10:00:00"

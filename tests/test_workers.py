@@ -35,6 +35,7 @@ def _corpus(root: Path, n: int) -> Path:
     return seeds
 
 
+@pytest.mark.slow
 def test_parallel_and_serial_builds_are_byte_identical(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
