@@ -404,6 +404,7 @@ def poll_child(seeds: Path, work: Path, shape: str, polls: int, news: int, mode:
     """In-process: a daemon's polls (and the same process's stat walks); print JSON."""
     from feeder.config import load_settings
     from feeder.daemon import Daemon
+    from feeder.lock import OutputClaim
 
     scope: dict[str, Any] = {}
     exec(STAT_WALK_FN, scope)
@@ -418,7 +419,9 @@ def poll_child(seeds: Path, work: Path, shape: str, polls: int, news: int, mode:
         },
         use_default_config=False,
     )
-    daemon = Daemon(lambda: settings, settings)
+    claim = OutputClaim(settings.output.parent, settings.resolved_state_dir, role="daemon")
+    claim.acquire()
+    daemon = Daemon(lambda: settings, settings, claim)
     settle = settings.settle_seconds
 
     def poll() -> tuple[float, Any]:
