@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, tzinfo
-from email.utils import parsedate_to_datetime
 
 _ISO = re.compile(
     r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
@@ -92,6 +91,8 @@ def parse_date(value: object, *, tz: tzinfo) -> tuple[datetime, bool]:
         if _EPOCH.match(text):
             return _checked(datetime.fromtimestamp(float(text), tz=UTC)), False
         if "," in text or re.search(r"[A-Za-z]{3}", text):
+            from email.utils import parsedate_to_datetime  # ~7 ms to import (socket, …)
+
             dt = parsedate_to_datetime(text)
             if dt is not None:
                 return _checked(dt if dt.tzinfo else dt.replace(tzinfo=tz)), False
