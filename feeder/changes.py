@@ -21,12 +21,13 @@ import itertools
 import json
 import time
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import overload
 
 from .model import Skipped
-from .scan import ScanResult, SeedStat, Signature, digest
+from .scan import ScanResult, SeedStat, digest
 from .state import State
 
 #: The state's record of the groups of the last walk it is up to date with.
@@ -50,9 +51,20 @@ def group_of(rel: str) -> str:
     return head if slash else ""
 
 
-def _digest(seeds: list[Signature]) -> str:
-    rels, sizes, mtimes = zip(*seeds, strict=True) if seeds else ((), (), ())
-    return digest(rels, array("q", sizes), array("q", mtimes))
+def _digest(found: ScanResult, positions: Sequence[int]) -> str:
+    """The digest of the seeds at ``positions`` (sorted by rel) of ``found``."""
+    return digest(
+        list(map(found.rels.__getitem__, positions)),
+        array("q", map(found.sizes.__getitem__, positions)),
+        array("q", map(found.mtimes.__getitem__, positions)),
+    )
+
+
+def _cut(found: ScanResult, positions: Sequence[int], lows: list[str]) -> list[Sequence[int]]:
+    """``positions`` (sorted by rel) cut at ``lows`` (sorted, the first ""): a part per low."""
+    key = found.rels.__getitem__
+    cuts = [bisect.bisect_left(positions, low, key=key) for low in lows[1:]]
+    return [positions[a:b] for a, b in zip([0, *cuts], [*cuts, len(positions)], strict=True)]
 
 
 @dataclass(frozen=True)
@@ -63,7 +75,7 @@ class Walk:
     digest: str
 
     @cached_property
-    def groups(self) -> dict[str, list[Signature]]:
+    def groups(self) -> dict[str, array[int]]:
         return self.found.groups()
 
 
@@ -107,11 +119,31 @@ def _ranges_ok(value: object) -> bool:
 NOTHING = Last()
 
 
+class Seeds(Sequence[SeedStat]):
+    """Seeds of a walk (their positions), each made a :data:`SeedStat` when taken."""
+
+    def __init__(self, found: ScanResult, positions: Sequence[int]) -> None:
+        self._found = found
+        self._positions = positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @overload
+    def __getitem__(self, i: int) -> SeedStat: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[SeedStat]: ...
+    def __getitem__(self, i: int | slice) -> SeedStat | list[SeedStat]:
+        if isinstance(i, slice):
+            return list(map(self._found.stat, self._positions[i]))
+        return self._found.stat(self._positions[i])
+
+
 @dataclass(frozen=True)
 class Changes:
     """Seeds to read, rows to forget, and seeds left for the next build."""
 
-    changed: list[SeedStat]
+    changed: Seeds  #: sorted by rel
     removed: list[str]
     deferred: list[Skipped]
 
@@ -131,53 +163,58 @@ def unchanged(walk: Walk, last: Last) -> bool:
     return bool(last.walk) and walk.digest == last.walk
 
 
-def _ranges(seeds: list[Signature], lows: list[str]) -> list[list[Signature]]:
-    """``seeds`` (sorted) cut at ``lows`` (sorted, the first ""): one part per low."""
-    cuts = [bisect.bisect_left(seeds, (low,)) for low in lows[1:]]
-    return [seeds[a:b] for a, b in zip([0, *cuts], [*cuts, len(seeds)], strict=True)]
-
-
 def compare(st: State, walk: Walk, last: Last, *, settle_seconds: float) -> Changes:
     """The seeds of ``walk`` that differ from the state, in the groups whose digest moved.
 
     A seed modified less than ``settle_seconds`` ago is deferred (it may
-    still be being written).
+    still be being written). The parts whose digest moved are compared one
+    at a time, a large one in ranges of :data:`SPLIT` seeds: no more rows
+    are held at once, whatever the size of the tree.
     """
+    found = walk.found
+    rels = found.rels
     groups, old = walk.groups, last.groups()
-    dirty: set[str] = set()  # whole groups whose rows are read
-    spans: list[tuple[str, str, str | None]] = []  # (group, low, high): ranges read
-    compared: list[Signature] = []
+    settle_ns = int(settle_seconds * 1e9)
+    now_ns = time.time_ns()
+    changed: list[int] = []
+    removed: list[str] = []
+    deferred: list[Skipped] = []
+
+    def against(known: dict[str, tuple[int, int]], positions: Sequence[int]) -> None:
+        present = set()
+        for i in positions:
+            rel, mtime_ns = rels[i], found.mtimes[i]
+            present.add(rel)
+            if known.get(rel) == (found.sizes[i], mtime_ns):
+                continue
+            if settle_ns and now_ns - mtime_ns < settle_ns:
+                deferred.append(Skipped(rel, DEFERRED))
+                continue
+            changed.append(i)
+        removed.extend(rel for rel in known if rel not in present)
+
+    nothing: Sequence[int] = ()
     for group in sorted(groups.keys() | old.keys()):
-        seeds = groups.get(group, [])
+        positions = groups.get(group, nothing)
         was = old.get(group)
         if isinstance(was, list):
             lows = [low for low, _ in was]
-            for i, (part, (low, digest)) in enumerate(zip(_ranges(seeds, lows), was, strict=True)):
-                if _digest(part) != digest:
-                    spans.append((group, low, lows[i + 1] if i + 1 < len(lows) else None))
-                    compared += part
-        elif _digest(seeds) != was:
-            dirty.add(group)
-            compared += seeds
-    known = st.signatures(dirty) if dirty else {}
-    for group, low, high in spans:
-        known.update(st.signatures_between(group, low, high))
-    settle_ns = int(settle_seconds * 1e9)
-    now_ns = time.time_ns()
-    changed: list[SeedStat] = []
-    deferred: list[Skipped] = []
-    present: set[str] = set()
-    path = walk.found.path
-    for rel, size, mtime_ns in compared:
-        present.add(rel)
-        if known.get(rel) == (size, mtime_ns):
+        elif _digest(found, positions) == was:
             continue
-        if settle_ns and now_ns - mtime_ns < settle_ns:
-            deferred.append(Skipped(rel, DEFERRED))
+        elif len(positions) <= SPLIT:
+            against(st.signatures({group}), positions)
             continue
-        changed.append((rel, path(rel), size, mtime_ns))
-    removed = [rel for rel in known if rel not in present]
-    return Changes(sorted(changed), sorted(removed), deferred)
+        else:  # a large group, all to compare: in ranges, no more than SPLIT rows at a time
+            lows = ["", *(rels[positions[k]] for k in range(SPLIT, len(positions), SPLIT))]
+            was = [[low, ""] for low in lows]
+        for k, (part, (low, digest_)) in enumerate(
+            zip(_cut(found, positions, lows), was, strict=True)
+        ):
+            if _digest(found, part) != digest_:
+                high = lows[k + 1] if k + 1 < len(lows) else None
+                against(st.signatures_between(group, low, high), part)
+    changed.sort(key=rels.__getitem__)
+    return Changes(Seeds(found, changed), sorted(removed), deferred)
 
 
 def remember(st: State, walk: Walk, unsettled: Iterable[str]) -> None:
@@ -187,15 +224,17 @@ def remember(st: State, walk: Walk, unsettled: Iterable[str]) -> None:
     retried) are not up to date: their digests are left out, and so is the
     whole walk's, so the next poll compares them.
     """
+    found = walk.found
     digests: dict[str, Digests] = {}
-    for group, seeds in walk.groups.items():
-        if len(seeds) <= SPLIT:
-            digests[group] = _digest(seeds)
+    for group, positions in walk.groups.items():
+        if len(positions) <= SPLIT:
+            digests[group] = _digest(found, positions)
             continue
-        parts = -(-len(seeds) // SPLIT)
-        cuts = [len(seeds) * i // parts for i in range(parts + 1)]
+        parts = -(-len(positions) // SPLIT)
+        cuts = [len(positions) * i // parts for i in range(parts + 1)]
         digests[group] = [
-            [seeds[a][0] if a else "", _digest(seeds[a:b])] for a, b in itertools.pairwise(cuts)
+            [found.rels[positions[a]] if a else "", _digest(found, positions[a:b])]
+            for a, b in itertools.pairwise(cuts)
         ]
     pending = False
     for rel in unsettled:

@@ -15,7 +15,9 @@ sorted only when something asks for them sorted.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import logging
 import os
 import stat
@@ -36,8 +38,6 @@ _NOT_SEED_START = ".#~"
 
 #: (rel, path, size, mtime_ns) of a seed: what a changed seed is read from.
 SeedStat = tuple[str, str, int, int]
-#: (rel, size, mtime_ns): a seed as a poll compares it.
-Signature = tuple[str, int, int]
 
 
 def digest(
@@ -66,9 +66,10 @@ class ScanResult:
     :attr:`rels`, :attr:`sizes` and :attr:`mtimes` are the seeds in walk
     order (directories in name order, each one's files as it lists them);
     :attr:`runs` says where each directory's seeds start and the top-level
-    group (see :mod:`feeder.changes`) they belong to. Everything sorted, or
-    one object per seed, is made on demand: :attr:`stats`, :attr:`seeds`,
-    :meth:`seed`.
+    group (see :mod:`feeder.changes`) they belong to. The sorted order is
+    an array of positions made on demand (:attr:`order`, :meth:`groups`);
+    an object per seed is made only when asked for: :meth:`stat`,
+    :meth:`seed`, and every one at once in :attr:`stats` and :attr:`seeds`.
     """
 
     def __init__(
@@ -107,44 +108,47 @@ class ScanResult:
         refused = [f"{rel}\0{reason}" for rel, reason in self.refused]
         return digest(self.rels, self.sizes, self.mtimes, refused)
 
-    def groups(self) -> dict[str, list[Signature]]:
-        """group → its seeds' signatures, sorted by ``rel``."""
+    @cached_property
+    def order(self) -> array[int]:
+        """The seeds' positions in the columns, sorted by ``rel``."""
+        return array("q", sorted(range(len(self.rels)), key=self.rels.__getitem__))
+
+    def groups(self) -> dict[str, array[int]]:
+        """group → the positions of its seeds, sorted by ``rel`` (groups with seeds only)."""
         bounds = [*(start for start, _ in self.runs[1:]), len(self.rels)]
-        parts: dict[str, list[Signature]] = {}
+        spans: dict[str, list[range]] = {}
         for (start, group), end in zip(self.runs, bounds, strict=True):
             if start < end:
-                part = zip(
-                    self.rels[start:end], self.sizes[start:end], self.mtimes[start:end], strict=True
-                )
-                parts.setdefault(group, []).extend(part)
-        for seeds in parts.values():
-            seeds.sort()  # by rel: rels are unique
-        return parts
+                spans.setdefault(group, []).append(range(start, end))
+        if len(spans) == 1:  # one group (a flat directory): the walk's own order
+            return {group: self.order for group in spans}
+        key = self.rels.__getitem__
+        return {
+            group: array("q", sorted(itertools.chain.from_iterable(parts), key=key))
+            for group, parts in spans.items()
+        }
+
+    def stat(self, i: int) -> SeedStat:
+        """The seed at position ``i`` as it is read."""
+        rel = self.rels[i]
+        return rel, self._join + rel, self.sizes[i], self.mtimes[i]
 
     @cached_property
     def stats(self) -> tuple[SeedStat, ...]:
         """Every seed, sorted by ``rel``."""
-        join = self._join
-        return tuple(
-            sorted(
-                (rel, join + rel, size, mtime)
-                for rel, size, mtime in zip(self.rels, self.sizes, self.mtimes, strict=True)
-            )
-        )
+        return tuple(map(self.stat, self.order))
 
     @cached_property
     def seeds(self) -> tuple[SeedFile, ...]:
         return tuple(SeedFile(rel, Path(p), size, m) for rel, p, size, m in self.stats)
 
-    @cached_property
-    def _index(self) -> dict[str, int]:
-        return {rel: i for i, rel in enumerate(self.rels)}
-
     def seed(self, rel: str) -> SeedFile | None:
         """The seed at ``rel``, or None if the scan did not find one there."""
-        i = self._index.get(rel)
-        if i is None:
+        order, rels = self.order, self.rels
+        k = bisect.bisect_left(order, rel, key=rels.__getitem__)  # no index of every seed
+        if k == len(order) or rels[order[k]] != rel:
             return None
+        i = order[k]
         return SeedFile(rel, Path(self._join + rel), self.sizes[i], self.mtimes[i])
 
     def by_rel(self) -> Mapping[str, SeedFile]:
@@ -163,7 +167,8 @@ class _SeedLookup(Mapping[str, SeedFile]):
         return seed
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._found.rels)
+        rels = self._found.rels
+        return (rels[i] for i in self._found.order)
 
     def __len__(self) -> int:
         return len(self._found.rels)
