@@ -168,7 +168,8 @@ def _build(
     # A build that will read every seed starts its workers as soon as the
     # walk shows there are enough seeds to parse in them: they get ready
     # (imports included) while the walk goes on.
-    cold = workers is not None and st.is_empty()
+    empty = st.is_empty()
+    cold = workers is not None and empty
     try:
         found = scan(
             settings.seeds,
@@ -212,7 +213,8 @@ def _build(
         return unchanged(deferred)
 
     # The sites whose articles come or go: their learned chrome is worked out again.
-    touched = st.sites_of([*removed, *(seed[0] for seed in changed)])
+    # (An empty state knows no site yet: no lookup per seed.)
+    touched = set() if empty else st.sites_of([*removed, *(seed[0] for seed in changed)])
     st.forget(removed)
     transient = _store_parsed(
         st, changed, settings, progress, workers, total=found.count, sites=touched
@@ -264,7 +266,7 @@ def _build(
 
 def _store_parsed(
     st: State,
-    changed: list[SeedStat],
+    changed: Sequence[SeedStat],
     settings: Settings,
     progress: Progress | None,
     workers: Workers | None,
