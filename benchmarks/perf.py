@@ -402,6 +402,7 @@ def _rss_kb() -> tuple[int, int]:
 
 def poll_child(seeds: Path, work: Path, shape: str, polls: int, news: int, mode: str) -> None:
     """In-process: a daemon's polls (and the same process's stat walks); print JSON."""
+    from feeder.build.lock import OutputClaim
     from feeder.config import load_settings
     from feeder.service.daemon import Daemon
 
@@ -418,7 +419,9 @@ def poll_child(seeds: Path, work: Path, shape: str, polls: int, news: int, mode:
         },
         use_default_config=False,
     )
-    daemon = Daemon(lambda: settings, settings)
+    claim = OutputClaim(settings.output.parent, settings.resolved_state_dir, role="daemon")
+    claim.acquire()
+    daemon = Daemon(lambda: settings, settings, claim)
     settle = settings.settle_seconds
 
     def poll() -> tuple[float, Any]:

@@ -1,34 +1,48 @@
 """What changed since the last build: a fresh walk compared with the state.
 
-The walk is summed up per top-level directory of the seed directory (the
-seeds directly in it form one more group): a digest of every seed's path
-and stat signature. The state keeps the digests of the walk it was last
-brought up to date with. A poll compares digests first; only the groups
-whose digest differs have their rows read from the state and compared seed
-by seed. Crawlers mostly write one directory per site, so a new article
-costs the rows of its own directory, not those of the whole tree; and a
-poll that finds every digest equal reads no row at all.
+The state keeps two records of the walk it was last brought up to date
+with. The first is a digest of the whole walk, in the order the directories
+list their files: a poll whose walk has that digest has nothing to compare
+and reads nothing more (a listing in another order only costs the second
+step). The second sums the walk up per group: a top-level directory of the
+seed directory, or the seeds directly in it; a group of more than
+:data:`SPLIT` seeds (a flat directory of a crawler's articles) is cut into
+ranges of paths of about that many seeds each. Each group or range has a
+digest of its seeds' paths and stat signatures; only those whose digest
+differs have their rows read from the state and compared seed by seed. So
+a new article costs the rows of its own directory, or of its range of a
+large one, never those of the whole tree.
 """
 
 from __future__ import annotations
 
-import hashlib
+import bisect
+import itertools
 import json
-import marshal
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import overload
 
 from feeder.model import Skipped
-from feeder.seeds.scan import ScanResult, SeedStat
+from feeder.seeds.scan import ScanResult, SeedStat, digest
 from feeder.build.state import State
 
-#: The state's record of the last walk it is up to date with.
+#: The state's record of the groups of the last walk it is up to date with.
 INFO_KEY = "scan_groups"
+#: The state's digest of that whole walk ("" when a poll must compare groups).
+WALK_KEY = "scan_walk"
+#: The version of :data:`INFO_KEY`'s record (another one is read as unknown).
+VERSION = 2
+#: A group of more seeds than this is compared in ranges of about as many.
+SPLIT = 1024
 #: The reason given for a seed modified less than ``settle_seconds`` ago.
 DEFERRED = "still being written; retried at the next build"
-#: The pseudo-group of refused files (symlinks out of the tree, unreadable files).
-REFUSED = "\x00refused"
+
+#: A group's digest, or its ranges: ``[[lowest rel, digest], ...]`` ("" for the first).
+Digests = str | list[list[str]]
 
 
 def group_of(rel: str) -> str:
@@ -37,80 +51,200 @@ def group_of(rel: str) -> str:
     return head if slash else ""
 
 
+def _digest(found: ScanResult, positions: Sequence[int]) -> str:
+    """The digest of the seeds at ``positions`` (sorted by rel) of ``found``."""
+    return digest(
+        list(map(found.rels.__getitem__, positions)),
+        array("q", map(found.sizes.__getitem__, positions)),
+        array("q", map(found.mtimes.__getitem__, positions)),
+    )
+
+
+def _cut(found: ScanResult, positions: Sequence[int], lows: list[str]) -> list[Sequence[int]]:
+    """``positions`` (sorted by rel) cut at ``lows`` (sorted, the first ""): a part per low."""
+    key = found.rels.__getitem__
+    cuts = [bisect.bisect_left(positions, low, key=key) for low in lows[1:]]
+    return [positions[a:b] for a, b in zip([0, *cuts], [*cuts, len(positions)], strict=True)]
+
+
 @dataclass(frozen=True)
 class Walk:
-    """A walk's seeds by group, and each group's digest."""
+    """A walk and its digest; its groups (sorted) are made when a poll compares them."""
 
-    groups: dict[str, list[SeedStat]]
-    digests: dict[str, str]
+    found: ScanResult
+    digest: str
+
+    @cached_property
+    def groups(self) -> dict[str, array[int]]:
+        return self.found.groups()
+
+
+@dataclass(frozen=True)
+class Last:
+    """What the state says of the walk it is up to date with."""
+
+    walk: str = ""
+    _state: State | None = field(default=None, compare=False)
+
+    def groups(self) -> dict[str, Digests]:
+        """group → its digests ({} when unknown)."""
+        raw = self._state.get(INFO_KEY) if self._state is not None else None
+        try:
+            data = json.loads(raw) if raw else {}
+        except ValueError:
+            return {}
+        if not isinstance(data, dict) or data.get("v") != VERSION:
+            return {}
+        groups = data.get("groups")
+        if not isinstance(groups, dict):
+            return {}
+        # A damaged record leaves its group unknown (compared row by row).
+        return {g: d for g, d in groups.items() if isinstance(d, str) or _ranges_ok(d)}
+
+
+def _ranges_ok(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(
+            isinstance(r, list) and len(r) == 2 and all(isinstance(x, str) for x in r)
+            for r in value
+        )
+        and value[0][0] == ""
+        and all(a[0] < b[0] for a, b in itertools.pairwise(value))
+    )
+
+
+#: Nothing known (a fresh or reset state).
+NOTHING = Last()
+
+
+class Seeds(Sequence[SeedStat]):
+    """Seeds of a walk (their positions), each made a :data:`SeedStat` when taken."""
+
+    def __init__(self, found: ScanResult, positions: Sequence[int]) -> None:
+        self._found = found
+        self._positions = positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @overload
+    def __getitem__(self, i: int) -> SeedStat: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[SeedStat]: ...
+    def __getitem__(self, i: int | slice) -> SeedStat | list[SeedStat]:
+        if isinstance(i, slice):
+            return list(map(self._found.stat, self._positions[i]))
+        return self._found.stat(self._positions[i])
 
 
 @dataclass(frozen=True)
 class Changes:
     """Seeds to read, rows to forget, and seeds left for the next build."""
 
-    changed: list[SeedStat]
+    changed: Seeds  #: sorted by rel
     removed: list[str]
     deferred: list[Skipped]
 
 
 def summarize(found: ScanResult) -> Walk:
-    """Group ``found`` and digest each group (and the refused files)."""
-    groups: dict[str, list[SeedStat]] = {}
-    for seed in found.stats:
-        groups.setdefault(group_of(seed[0]), []).append(seed)
-    # marshal: built in and fast on tuples of str and int; its format may
-    # change with Python, which costs one full comparison then.
-    digests = {g: hashlib.sha256(marshal.dumps(seeds)).hexdigest() for g, seeds in groups.items()}
-    digests[REFUSED] = hashlib.sha256(marshal.dumps(found.refused)).hexdigest()
-    return Walk(groups, digests)
+    """``found`` and the digest of the whole walk."""
+    return Walk(found, found.digest())
 
 
-def stored(st: State) -> dict[str, str]:
-    """The digests the state is up to date with ({} when unknown)."""
-    raw = st.get(INFO_KEY)
-    try:
-        data = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+def stored(st: State) -> Last:
+    """What the state is up to date with."""
+    return Last(st.get(WALK_KEY) or "", st)
 
 
-def compare(st: State, walk: Walk, last: dict[str, str], *, settle_seconds: float) -> Changes:
+def unchanged(walk: Walk, last: Last) -> bool:
+    """The walk is the one the state was last brought up to date with."""
+    return bool(last.walk) and walk.digest == last.walk
+
+
+def compare(st: State, walk: Walk, last: Last, *, settle_seconds: float) -> Changes:
     """The seeds of ``walk`` that differ from the state, in the groups whose digest moved.
 
     A seed modified less than ``settle_seconds`` ago is deferred (it may
-    still be being written).
+    still be being written). The parts whose digest moved are compared one
+    at a time, a large one in ranges of :data:`SPLIT` seeds: no more rows
+    are held at once, whatever the size of the tree.
     """
-    dirty = {g for g in walk.digests.keys() | last.keys() if walk.digests.get(g) != last.get(g)}
-    dirty.discard(REFUSED)
-    known = st.signatures(dirty)
+    found = walk.found
+    rels = found.rels
+    groups, old = walk.groups, last.groups()
     settle_ns = int(settle_seconds * 1e9)
     now_ns = time.time_ns()
-    changed: list[SeedStat] = []
+    changed: list[int] = []
+    removed: list[str] = []
     deferred: list[Skipped] = []
-    present: set[str] = set()
-    for group in sorted(dirty):
-        for seed in walk.groups.get(group, ()):
-            rel, _, size, mtime_ns = seed
+
+    def against(known: dict[str, tuple[int, int]], positions: Sequence[int]) -> None:
+        present = set()
+        for i in positions:
+            rel, mtime_ns = rels[i], found.mtimes[i]
             present.add(rel)
-            if known.get(rel) == (size, mtime_ns):
+            if known.get(rel) == (found.sizes[i], mtime_ns):
                 continue
             if settle_ns and now_ns - mtime_ns < settle_ns:
                 deferred.append(Skipped(rel, DEFERRED))
                 continue
-            changed.append(seed)
-    removed = [rel for rel in known if rel not in present]
-    return Changes(sorted(changed), sorted(removed), deferred)
+            changed.append(i)
+        removed.extend(rel for rel in known if rel not in present)
+
+    nothing: Sequence[int] = ()
+    for group in sorted(groups.keys() | old.keys()):
+        positions = groups.get(group, nothing)
+        was = old.get(group)
+        if isinstance(was, list):
+            lows = [low for low, _ in was]
+        elif _digest(found, positions) == was:
+            continue
+        elif len(positions) <= SPLIT:
+            against(st.signatures({group}), positions)
+            continue
+        else:  # a large group, all to compare: in ranges, no more than SPLIT rows at a time
+            lows = ["", *(rels[positions[k]] for k in range(SPLIT, len(positions), SPLIT))]
+            was = [[low, ""] for low in lows]
+        for k, (part, (low, digest_)) in enumerate(
+            zip(_cut(found, positions, lows), was, strict=True)
+        ):
+            if _digest(found, part) != digest_:
+                high = lows[k + 1] if k + 1 < len(lows) else None
+                against(st.signatures_between(group, low, high), part)
+    changed.sort(key=rels.__getitem__)
+    return Changes(Seeds(found, changed), sorted(removed), deferred)
 
 
 def remember(st: State, walk: Walk, unsettled: Iterable[str]) -> None:
     """Record ``walk`` as the one the state is now up to date with.
 
-    The groups of ``unsettled`` seeds (deferred, or to be retried) are not
-    up to date: their digests are left out, so the next poll compares them.
+    The groups (or ranges) of ``unsettled`` seeds (deferred, or to be
+    retried) are not up to date: their digests are left out, and so is the
+    whole walk's, so the next poll compares them.
     """
-    digests = dict(walk.digests)
+    found = walk.found
+    digests: dict[str, Digests] = {}
+    for group, positions in walk.groups.items():
+        if len(positions) <= SPLIT:
+            digests[group] = _digest(found, positions)
+            continue
+        parts = -(-len(positions) // SPLIT)
+        cuts = [len(positions) * i // parts for i in range(parts + 1)]
+        digests[group] = [
+            [found.rels[positions[a]] if a else "", _digest(found, positions[a:b])]
+            for a, b in itertools.pairwise(cuts)
+        ]
+    pending = False
     for rel in unsettled:
-        digests.pop(group_of(rel), None)
-    st.put(INFO_KEY, json.dumps(digests, sort_keys=True))
+        pending = True
+        group = group_of(rel)
+        ranges = digests.get(group)
+        if isinstance(ranges, list):
+            lows = [low for low, _ in ranges]
+            ranges[bisect.bisect_right(lows, rel) - 1][1] = ""
+        else:
+            digests.pop(group, None)
+    st.put(INFO_KEY, json.dumps({"v": VERSION, "groups": digests}, sort_keys=True))
+    st.put(WALK_KEY, "" if pending else walk.digest)

@@ -13,7 +13,7 @@ import logging
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import NamedTuple
@@ -85,7 +85,7 @@ def _parse_chunk(stats: list[SeedStat], settings: Settings) -> list[_Parsed]:
 
 
 def parse_seeds(
-    seeds: list[SeedStat],
+    seeds: Sequence[SeedStat],
     settings: Settings,
     progress: Progress | None = None,
     workers: Workers | None = None,
@@ -112,44 +112,81 @@ def parse_seeds(
             progress(done, total)
 
 
+#: Chunks handed to the pool and not yet taken back, per worker: enough to keep
+#: every worker busy, few enough that neither the seeds waiting to be parsed nor
+#: their rows waiting to be stored pile up in memory, however many there are.
+AHEAD_PER_WORKER = 3
+
+
 def _parse_parallel(
-    seeds: list[SeedStat], settings: Settings, workers: Workers
+    seeds: Sequence[SeedStat], settings: Settings, workers: Workers
 ) -> Iterator[list[_Parsed]]:
     """The parsed chunks of ``seeds``, in order, parsed by ``workers``.
 
     Starting the worker processes takes a few hundred milliseconds (their
     imports); meanwhile this process parses chunks itself, so no core idles
-    while the pool comes up. A helper thread hands the rest to the pool.
+    while the pool comes up. A helper thread hands the rest to the pool, a
+    few chunks ahead of the ones taken back. Each chunk's seeds are taken
+    from ``seeds`` only when it is handed over.
     """
-    chunks = [seeds[i : i + CHUNK] for i in range(0, len(seeds), CHUNK)]
-    slots: list[Future[list[_Parsed]] | list[_Parsed] | None] = [None] * len(chunks)
+    count = -(-len(seeds) // CHUNK)
+    slots: list[Future[list[_Parsed]] | list[_Parsed] | None] = [None] * count
     claim = itertools.count()  # next() is atomic: each chunk is claimed once
     pool_ready = threading.Event()
+    filled = threading.Condition()  # a slot was filled, or the helper thread ended
+    ahead = threading.Semaphore(AHEAD_PER_WORKER * workers.size)
     failure: list[BaseException] = []
+    submitting = True
+    stop = threading.Event()  # the chunks are no longer wanted (an error)
+
+    def chunk(i: int) -> list[SeedStat]:
+        return list(seeds[i * CHUNK : (i + 1) * CHUNK])
 
     def submit_all() -> None:
+        nonlocal submitting
         try:
             pool = workers.pool()
-            while (i := next(claim)) < len(chunks):
-                slots[i] = pool.submit(_parse_chunk, chunks[i], settings)
+            while (i := next(claim)) < count:
+                ahead.acquire()
+                if stop.is_set():
+                    break
+                future = pool.submit(_parse_chunk, chunk(i), settings)
+                with filled:
+                    slots[i] = future
+                    filled.notify_all()
                 pool_ready.set()  # the first submit returns once the processes run
         except BaseException as e:  # re-raised in the calling thread
             failure.append(e)
         finally:
             pool_ready.set()
+            with filled:
+                submitting = False
+                filled.notify_all()
 
     submitter = threading.Thread(target=submit_all, name="feeder-submit", daemon=True)
     submitter.start()
     try:
-        while not pool_ready.is_set() and (i := next(claim)) < len(chunks):
-            slots[i] = _parse_chunk(chunks[i], settings)
-    finally:
-        submitter.join()
-    if failure:
-        raise failure[0]
-    from feeder.feeds import atom  # noqa: F401 - the feed writer, while the workers parse
+        while not pool_ready.is_set() and (i := next(claim)) < count:
+            done = _parse_chunk(chunk(i), settings)
+            with filled:
+                slots[i] = done
+        from feeder.feeds import atom  # noqa: F401 - the feed writer, while the workers parse
 
-    for i, slot in enumerate(slots):
-        assert slot is not None
-        slots[i] = None  # each chunk's rows are freed once stored: memory stays flat
-        yield slot if isinstance(slot, list) else slot.result()
+        for i in range(count):
+            with filled:
+                while slots[i] is None and submitting and not failure:
+                    filled.wait()
+                slot = slots[i]
+                slots[i] = None  # each chunk's rows are freed once stored: memory stays flat
+            if slot is None:
+                raise failure[0] if failure else RuntimeError(f"chunk {i} was never parsed")
+            if isinstance(slot, list):
+                yield slot
+            else:
+                parsed = slot.result()
+                ahead.release()
+                yield parsed
+    finally:
+        stop.set()
+        ahead.release()  # the helper thread, if it waits, sees the stop
+        submitter.join()

@@ -166,7 +166,8 @@ def _build(
     # A build that will read every seed starts its workers as soon as the
     # walk shows there are enough seeds to parse in them: they get ready
     # (imports included) while the walk goes on.
-    cold = workers is not None and st.is_empty()
+    empty = st.is_empty()
+    cold = workers is not None and empty
     try:
         found = scan(
             settings.seeds,
@@ -181,7 +182,7 @@ def _build(
     def unchanged(deferred: Sequence[Skipped] = (), *, cached: bool = False) -> BuildResult:
         return BuildResult(
             output=out,
-            seeds=len(found.stats),
+            seeds=found.count,
             entries=int(st.get("entries") or 0),
             changed=False,
             skipped=_skipped(st, found.refused, deferred, (), cached=cached),
@@ -193,14 +194,14 @@ def _build(
     # The poll that finds nothing changed: the walk is the one the state was
     # last brought up to date with (same digests) and the feed is as written.
     walk = changes.summarize(found)
-    last = {} if reset else changes.stored(st)
+    last = changes.NOTHING if reset else changes.stored(st)
     intact = _output_intact(st, out, settings.max_entries) and more_feeds.intact(st, settings)
-    if walk.digests == last and intact:
+    if changes.unchanged(walk, last) and intact:
         remove_stale_temps(out.parent)
         return unchanged(cached=True)
 
     if not settings.allow_shrink:
-        _refuse_shrink(st, settings.seeds, out, found=len(found.stats))
+        _refuse_shrink(st, settings.seeds, out, found=found.count)
     diff = changes.compare(st, walk, last, settle_seconds=settle_seconds)
     changed, removed, deferred = diff.changed, diff.removed, diff.deferred
 
@@ -210,10 +211,11 @@ def _build(
         return unchanged(deferred)
 
     # The sites whose articles come or go: their learned chrome is worked out again.
-    touched = st.sites_of([*removed, *(seed[0] for seed in changed)])
+    # (An empty state knows no site yet: no lookup per seed.)
+    touched = set() if empty else st.sites_of([*removed, *(seed[0] for seed in changed)])
     st.forget(removed)
     transient = _store_parsed(
-        st, changed, settings, progress, workers, total=len(found.stats), sites=touched
+        st, changed, settings, progress, workers, total=found.count, sites=touched
     )
     _relearn(st, touched, min_seeds=settings.learn_min_seeds, share=settings.learn_share)
     # Unchanged until a seed changes: the next no-change poll checks this alone.
@@ -248,7 +250,7 @@ def _build(
     st.put("max_entries", str(settings.max_entries))
     return BuildResult(
         output=out,
-        seeds=len(found.stats),
+        seeds=found.count,
         entries=len(entries),
         changed=wrote,
         skipped=_skipped(st, found.refused, deferred, transient, store=True),
@@ -262,7 +264,7 @@ def _build(
 
 def _store_parsed(
     st: State,
-    changed: list[SeedStat],
+    changed: Sequence[SeedStat],
     settings: Settings,
     progress: Progress | None,
     workers: Workers | None,

@@ -369,6 +369,25 @@ class State:
             out.update((rel, (size, mtime)) for rel, size, mtime in rows)
         return out
 
+    def signatures_between(
+        self, group: str, low: str, high: str | None
+    ) -> dict[str, tuple[int, int]]:
+        """rel → (size, mtime_ns) of the seeds of ``group`` from ``low`` to before ``high``.
+
+        One range of the rows of a large group (no ``high``: to its end), as
+        :mod:`feeder.build.changes` cuts them; one range of the primary key.
+        """
+        sql = "SELECT rel, size, mtime_ns FROM seeds WHERE rel >= ?"
+        if group:
+            top = group + "0"  # "/" + 1: the end of the group's rows
+            args: tuple[str, ...] = (max(low, group + "/"), top if high is None else min(high, top))
+            rows = self.conn.execute(f"{sql} AND rel < ?", args)
+        elif high is None:
+            rows = self.conn.execute(f"{sql} AND instr(rel, '/') = 0", (low,))
+        else:
+            rows = self.conn.execute(f"{sql} AND rel < ? AND instr(rel, '/') = 0", (low, high))
+        return {rel: (size, mtime) for rel, size, mtime in rows}
+
     def record(self, row: SeedRow, *, meta: EntryMeta | None, error: str | None) -> None:
         self.record_many([seed_record(row, meta=meta, error=error)])
 

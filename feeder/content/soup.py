@@ -2,7 +2,8 @@
 
 Importing BeautifulSoup imports Soup Sieve (CSS selectors) and a character
 set detector at once; Soup Sieve alone compiles regular expressions for
-about 30 ms, a tenth of a one-shot build that renders one new entry. feeder
+about 30 ms, a tenth of a one-shot build that renders one new entry, and
+charset-normalizer (the detector bs4 falls back to) takes another 15 ms. feeder
 selects nothing by CSS and hands BeautifulSoup text, never bytes to detect.
 So while bs4 is imported, those modules are stand-ins (:class:`_Deferred`)
 that import the real module the first time anything is asked of them; once
@@ -20,7 +21,7 @@ import types
 from typing import Any
 
 #: Modules bs4 imports eagerly but uses only for CSS selectors and byte input.
-DEFERRED = ("soupsieve", "cchardet", "chardet")
+DEFERRED = ("soupsieve", "cchardet", "chardet", "charset_normalizer")
 
 
 class _Deferred(types.ModuleType):

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import html
 import re
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
+from html.entities import html5
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -130,19 +130,43 @@ _BLOCK_END = re.compile(r"</(?:p|div|li|h[1-6]|pre|blockquote|tr|table|ul|ol|fig
 _LEAKED_NBSP = re.compile(r"\\(?:xa0|u00a0)|(?<=[^\x00-\x7f])xa0(?![0-9a-zA-Z])")
 
 
+#: Where :func:`html.unescape` may change a text: a character reference, a named
+#: one with its ``;``, or one of the legacy names it reads without (``&amp``,
+#: ``&not``). Elsewhere (``&mid=1&idx=2`` in a url) it returns the text as it is.
+_LEGACY_NAMES = "|".join(sorted(name for name in html5 if not name.endswith(";")))
+_MAY_UNESCAPE = re.compile(f"&(?:#|[A-Za-z0-9]+;|(?:{_LEGACY_NAMES}))")
+
+
 def fold(text: str) -> str:
     """Decode entities, drop XML-invalid characters, fold white space."""
-    if "a0" in text:
+    if "xa0" in text or "u00a0" in text:
         text = _LEAKED_NBSP.sub(" ", text)
-    return _WS.sub(" ", strip_invalid_xml(html.unescape(text))).strip()
+    if "&" in text and _MAY_UNESCAPE.search(text):
+        text = html.unescape(text)
+    return _WS.sub(" ", strip_invalid_xml(text)).strip()
 
 
-def _pick(meta: Mapping[str, Any], field: str) -> tuple[str | None, Any]:
-    for key in ALIASES[field]:
-        value = meta.get(key)
-        if value not in (None, "", []):
-            return key, value
-    return None, None
+#: Front-matter name → (field, rank among the field's names), for :func:`_picks`.
+_FIELD_OF = {
+    alias: (name, rank) for name, aliases in ALIASES.items() for rank, alias in enumerate(aliases)
+}
+
+
+def _picks(meta: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+    """field → (name, value): each field's first name in :data:`ALIASES` that has a value.
+
+    One pass over the front matter's few keys, not over every field's names.
+    """
+    best: dict[str, tuple[int, str, Any]] = {}
+    for key, value in meta.items():
+        spot = _FIELD_OF.get(key)
+        if spot is None or value in (None, "", []):
+            continue
+        name, rank = spot
+        have = best.get(name)
+        if have is None or rank < have[0]:
+            best[name] = (rank, key, value)
+    return {name: (key, value) for name, (_, key, value) in best.items()}
 
 
 def _text(value: Any) -> str:
@@ -179,17 +203,16 @@ def _first_heading(body: str) -> str:
 
 
 def _date_field(
-    meta: Mapping[str, Any],
-    field: str,
+    picked: tuple[str, Any] | None,
     tz: tzinfo,
     warn: Callable[[str], None],
     *,
     fallback_note: str,
 ) -> datetime | None:
-    """The date of ``field`` (any alias), or None with a warning when it is unreadable."""
-    key, raw = _pick(meta, field)
-    if key is None:
+    """The date ``picked`` (name, value), or None with a warning when it is unreadable."""
+    if picked is None:
         return None
+    key, raw = picked
     try:
         return parse_date(raw, tz=tz)[0]
     except DateError as e:
@@ -202,13 +225,12 @@ def entry_meta(doc: Document, *, settings: Settings, mtime: float) -> EntryMeta:
 
     ``mtime`` (the file's modification time) is the date of last resort.
     """
-    meta = doc.meta
+    picked = _picks(doc.meta)
     warnings = list(doc.warnings)
     warn: Callable[[str], None] = warnings.append
 
     link = canon = ""
-    _, raw_url = _pick(meta, "url")
-    url_text = _text(raw_url)
+    url_text = _text(picked["url"][1]) if "url" in picked else ""
     if url_text:
         try:
             canon = canonical(url_text)  # raises URLError for an unusable url
@@ -221,8 +243,7 @@ def entry_meta(doc: Document, *, settings: Settings, mtime: float) -> EntryMeta:
         warn("no url")
     site = host(link) if link else ""
 
-    _, raw_title = _pick(meta, "title")
-    title = _text(raw_title)
+    title = _text(picked["title"][1]) if "title" in picked else ""
     if not title:
         title = _first_heading(doc.body)
         if title:
@@ -232,20 +253,19 @@ def entry_meta(doc: Document, *, settings: Settings, mtime: float) -> EntryMeta:
             warn("no title: used the file name")
     title = title[:500]
 
-    _, raw_source = _pick(meta, "source")
-    source = _text(raw_source)[:200] or site or "unknown"
+    source = (_text(picked["source"][1]) if "source" in picked else "")[:200] or site or "unknown"
 
     tz = settings.tz_for_host(site)
     fallback = datetime.fromtimestamp(mtime, tz=UTC)
-    fetched = _date_field(meta, "fetch_date", tz, warn, fallback_note="")
+    fetched = _date_field(picked.get("fetch_date"), tz, warn, fallback_note="")
     # Name the value actually used: the fetch date, else the file's mtime.
     used = (
         "used the fetch date"
         if fetched
         else f"used the file's modification time ({fallback.isoformat(timespec='seconds')})"
     )
-    published = _date_field(meta, "date", tz, warn, fallback_note=f"; {used}")
-    if _pick(meta, "date")[0] is None:
+    published = _date_field(picked.get("date"), tz, warn, fallback_note=f"; {used}")
+    if "date" not in picked:
         warn(f"no date: {used}")
     limit = (fetched or fallback) + FUTURE_SLACK
     if published is not None and published > limit:
@@ -260,6 +280,8 @@ def entry_meta(doc: Document, *, settings: Settings, mtime: float) -> EntryMeta:
     if canon:
         ident = entry_id(canon)
     else:
+        import uuid  # seldom needed: most seeds have a url
+
         ident = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'feeder-seed:' + doc.rel)}"
 
     feed = settings.feed
@@ -275,8 +297,8 @@ def entry_meta(doc: Document, *, settings: Settings, mtime: float) -> EntryMeta:
         source_link=origin(link) if link else "",
         published=published,
         updated=updated,
-        tags=_tags(_pick(meta, "tags")[1]),
-        language=language_tag(_pick(meta, "language")[1]),
+        tags=_tags(picked["tags"][1] if "tags" in picked else None),
+        language=language_tag(picked["language"][1] if "language" in picked else None),
         warnings=tuple(warnings),
     )
 

@@ -218,9 +218,23 @@ def _split_unterminated(text: str) -> tuple[str | None, str, str | None]:
     )
 
 
+#: What YAML reads as a line break inside a quoted scalar (and folds), besides ``\n``.
+_YAML_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
 def _unquote(value: str) -> str:
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        inner = value[1:-1]
+        if not any(b in inner for b in _YAML_BREAKS):
+            # What YAML reads, without it: a single-quoted scalar without a lone '
+            # inside has '' for its only escape; a double-quoted one without \ or "
+            # inside is its text.
+            if value[0] == "'":
+                if "'" not in inner.replace("''", ""):
+                    return inner.replace("''", "'")
+            elif "\\" not in inner and '"' not in inner:
+                return inner
         try:  # a quoted scalar alone is safe to read as YAML (escapes included)
             scalar = _load_yaml(value)
             if isinstance(scalar, str):
@@ -359,21 +373,24 @@ def read_front_matter(front: str) -> tuple[dict[str, Any], list[str]]:
     plain = _plain_front_matter(front) if len(front) <= MAX_YAML_CHARS else None
     if plain is not None:
         return plain, warnings
-    lines = read_lines(front)
     data, error = _strict_yaml(front)
     merged: dict[str, Any] = {}
+    lines: dict[str, Any] | None = None  # read when needed: YAML failed, or typed a scalar
     if data is None:
         message = _yaml_warning(front, error) if error is not None else None
         if message:
             warnings.append(message)
         elif front.strip():
             log.debug("front matter is not strict YAML; read line by line")
+        lines = read_lines(front)
         source: Mapping[str, Any] = lines
     else:
         source = data
     for key, value in source.items():
         folded = str(key).strip().lower().replace("-", "_").replace(" ", "_")
         if data is not None and not isinstance(value, str | list | dict | type(None)):
+            if lines is None:
+                lines = read_lines(front)
             value = lines.get(str(key), value)
         merged.setdefault(folded, value)
     return merged, warnings

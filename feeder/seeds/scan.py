@@ -5,15 +5,24 @@ below the seed directory. Hidden files and directories, editor backups
 (``~``, ``.swp``, ``#…#``), temporary files, and directories named like
 seeds are not seeds. A symlink is followed only when it stays inside the
 seed directory; one pointing outside is refused and reported.
+
+The walk is what a poll that finds nothing changed costs, so it does little
+more per file than ``os.scandir`` and ``stat`` do: the seeds are kept as
+three columns (paths relative to the seed directory, sizes, modification
+times) in the order the directories list them, with no object per seed, and
+sorted only when something asks for them sorted.
 """
 
 from __future__ import annotations
 
+import bisect
+import hashlib
+import itertools
 import logging
 import os
 import stat
+from array import array
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
 from pathlib import Path
@@ -24,24 +33,110 @@ log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md", ".markdown")
 _BACKUP_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".tmp", ".part", ".bak", ".orig")
+#: A name starting so is not a seed (hidden, an editor's lock or backup).
+_NOT_SEED_START = ".#~"
 
-
-#: (rel, path, size, mtime_ns) of a seed: all a poll compares, and cheap to make.
+#: (rel, path, size, mtime_ns) of a seed: what a changed seed is read from.
 SeedStat = tuple[str, str, int, int]
 
 
-@dataclass(frozen=True)
-class ScanResult:
-    """The seeds found (sorted by ``rel``) and the files refused.
+def digest(
+    rels: list[str] | tuple[str, ...],
+    sizes: array[int],
+    mtimes: array[int],
+    more: list[str] | None = None,
+) -> str:
+    """A digest of seeds (and ``more`` text) that depends on their values alone.
 
-    :attr:`stats` are plain tuples; :class:`SeedFile` objects (with a
-    ``Path`` each, costly by the hundred thousand) are made only on demand:
-    :attr:`seeds` for all of them, :meth:`seed` for one.
+    (``marshal``'s bytes also depend on which objects are shared or interned.)
+    The counts and the integers come first, at fixed widths; then the paths
+    and ``more``, which hold no NUL, each NUL-terminated.
+    """
+    h = hashlib.sha256(len(rels).to_bytes(8, "little"))
+    h.update(sizes)
+    h.update(mtimes)
+    text = "\0".join([*rels, *(more or ()), ""])
+    h.update(text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+class ScanResult:
+    """The seeds found and the files refused (``(rel, reason)``, sorted by ``rel``).
+
+    :attr:`rels`, :attr:`sizes` and :attr:`mtimes` are the seeds in walk
+    order (directories in name order, each one's files as it lists them);
+    :attr:`runs` says where each directory's seeds start and the top-level
+    group (see :mod:`feeder.build.changes`) they belong to. The sorted order is
+    an array of positions made on demand (:attr:`order`, :meth:`groups`);
+    an object per seed is made only when asked for: :meth:`stat`,
+    :meth:`seed`, and every one at once in :attr:`stats` and :attr:`seeds`.
     """
 
-    stats: tuple[SeedStat, ...]
-    refused: tuple[tuple[str, str], ...]  #: (rel, reason) of files that look like seeds
-    _index: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    def __init__(
+        self,
+        root: str,
+        rels: list[str],
+        sizes: array[int],
+        mtimes: array[int],
+        runs: list[tuple[int, str]],
+        refused: tuple[tuple[str, str], ...],
+    ) -> None:
+        self.root = root
+        self.rels = rels
+        self.sizes = sizes
+        self.mtimes = mtimes
+        self.runs = runs
+        self.refused = refused
+        self._join = root if root.endswith(os.sep) else root + os.sep
+
+    @property
+    def count(self) -> int:
+        """How many seeds were found."""
+        return len(self.rels)
+
+    def path(self, rel: str) -> str:
+        """The path of the seed at ``rel`` (as ``os.scandir`` spells it)."""
+        return self._join + rel
+
+    def digest(self) -> str:
+        """A digest of the whole walk, in walk order (refused files included).
+
+        Equal digests mean the same seeds with the same signatures, listed in
+        the same order; a directory listed in another order gives another
+        digest, which costs one comparison by groups, never a missed change.
+        """
+        refused = [f"{rel}\0{reason}" for rel, reason in self.refused]
+        return digest(self.rels, self.sizes, self.mtimes, refused)
+
+    @cached_property
+    def order(self) -> array[int]:
+        """The seeds' positions in the columns, sorted by ``rel``."""
+        return array("q", sorted(range(len(self.rels)), key=self.rels.__getitem__))
+
+    def groups(self) -> dict[str, array[int]]:
+        """group → the positions of its seeds, sorted by ``rel`` (groups with seeds only)."""
+        bounds = [*(start for start, _ in self.runs[1:]), len(self.rels)]
+        spans: dict[str, list[range]] = {}
+        for (start, group), end in zip(self.runs, bounds, strict=True):
+            if start < end:
+                spans.setdefault(group, []).append(range(start, end))
+        if len(spans) == 1:  # one group (a flat directory): the walk's own order
+            return {group: self.order for group in spans}
+        key = self.rels.__getitem__
+        return {
+            group: array("q", sorted(itertools.chain.from_iterable(parts), key=key))
+            for group, parts in spans.items()
+        }
+
+    def stat(self, i: int) -> SeedStat:
+        """The seed at position ``i`` as it is read."""
+        rel = self.rels[i]
+        return rel, self._join + rel, self.sizes[i], self.mtimes[i]
+
+    @cached_property
+    def stats(self) -> tuple[SeedStat, ...]:
+        """Every seed, sorted by ``rel``."""
+        return tuple(map(self.stat, self.order))
 
     @cached_property
     def seeds(self) -> tuple[SeedFile, ...]:
@@ -49,13 +144,12 @@ class ScanResult:
 
     def seed(self, rel: str) -> SeedFile | None:
         """The seed at ``rel``, or None if the scan did not find one there."""
-        if not self._index and self.stats:
-            self._index.update((s[0], i) for i, s in enumerate(self.stats))
-        i = self._index.get(rel)
-        if i is None:
+        order, rels = self.order, self.rels
+        k = bisect.bisect_left(order, rel, key=rels.__getitem__)  # no index of every seed
+        if k == len(order) or rels[order[k]] != rel:
             return None
-        rel, p, size, mtime_ns = self.stats[i]
-        return SeedFile(rel, Path(p), size, mtime_ns)
+        i = order[k]
+        return SeedFile(rel, Path(self._join + rel), self.sizes[i], self.mtimes[i])
 
     def by_rel(self) -> Mapping[str, SeedFile]:
         """A read-only mapping rel → seed that makes each ``SeedFile`` when asked for."""
@@ -73,20 +167,19 @@ class _SeedLookup(Mapping[str, SeedFile]):
         return seed
 
     def __iter__(self) -> Iterator[str]:
-        return (s[0] for s in self._found.stats)
+        rels = self._found.rels
+        return (rels[i] for i in self._found.order)
 
     def __len__(self) -> int:
-        return len(self._found.stats)
+        return len(self._found.rels)
 
 
 def is_seed_name(name: str) -> bool:
     """True for a file name feeder treats as a seed."""
-    if name.endswith(".md"):  # the common case (no backup suffix ends so)
-        return not name.startswith((".", "#", "~"))
-    low = name.lower()
-    if name.startswith((".", "#", "~")) or low.endswith(_BACKUP_SUFFIXES):
-        return False
-    return low.endswith(SUFFIXES)
+    # No backup suffix ends like a seed's, so the seed suffix alone decides.
+    return (name.endswith(SUFFIXES) or name.lower().endswith(SUFFIXES)) and not name.startswith(
+        (".", "#", "~")
+    )
 
 
 def scan(root: Path, *, many: int = 0, on_many: Callable[[], None] | None = None) -> ScanResult:
@@ -95,13 +188,17 @@ def scan(root: Path, *, many: int = 0, on_many: Callable[[], None] | None = None
     ``on_many()`` is called once as soon as ``many`` seeds are found, while
     the walk goes on (a cold build starts its workers then).
     """
-    seeds: list[SeedStat] = []
+    rels: list[str] = []
+    sizes: array[int] = array("q")
+    mtimes: array[int] = array("q")
+    runs: list[tuple[int, str]] = []
     refused: list[tuple[str, str]] = []
+    add_rel, add_size, add_mtime = rels.append, sizes.append, mtimes.append
+    suffixes = SUFFIXES
+    not_start = _NOT_SEED_START
+    regular = stat.S_IFREG >> 12
 
-    def add(rel: str, path: str, st: os.stat_result) -> None:
-        seeds.append((rel, path, st.st_size, st.st_mtime_ns))
-        if len(seeds) == many and on_many is not None:
-            on_many()
+    pending = on_many is not None and many > 0  # on_many() not called yet
 
     real_root = os.path.realpath(root)
     stack = [(str(root), "")]
@@ -109,36 +206,48 @@ def scan(root: Path, *, many: int = 0, on_many: Callable[[], None] | None = None
     first = True
     while stack:
         directory, prefix = stack.pop()
+        start, refused_start = len(rels), len(refused)
+        runs.append((start, prefix.partition("/")[0]))
+        others = []  # directories and symlinks: walked in name order (see below)
         try:
             with os.scandir(directory) as listing:
-                entries = list(listing)
-        except OSError as e:
+                # The loop of every poll: one stat per seed, nothing per seed
+                # that a bare walk does not do but keep three fields.
+                for entry in listing:
+                    name = entry.name
+                    if (name.endswith(suffixes) or name.lower().endswith(suffixes)) and name[
+                        0
+                    ] not in not_start:
+                        try:
+                            st = entry.stat(follow_symlinks=False)
+                        except OSError:
+                            refused.append((prefix + name, "broken symlink or unreadable file"))
+                            continue
+                        if st.st_mode >> 12 == regular:
+                            add_rel(prefix + name)
+                            add_size(st.st_size)
+                            add_mtime(st.st_mtime_ns)
+                            if pending and len(rels) >= many:
+                                pending = False
+                                on_many()  # type: ignore[misc]
+                        elif stat.S_ISLNK(st.st_mode) or stat.S_ISDIR(st.st_mode):
+                            others.append(entry)
+                    elif name[0] != ".":
+                        try:  # from the directory listing itself, no system call
+                            plain = not entry.is_symlink() and not entry.is_dir(
+                                follow_symlinks=False
+                            )
+                        except OSError:
+                            plain = False
+                        if not plain:
+                            others.append(entry)
+        except OSError as e:  # the listing itself failed: none of the directory is taken
             if first:
                 raise
             log.warning("%s: cannot list directory: %s", directory, e.strerror)
+            del rels[start:], sizes[start:], mtimes[start:], refused[refused_start:]
             continue
         first = False
-        others = []  # directories and symlinks: walked in name order (see below)
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            try:  # from the directory listing itself, no system call
-                plain = not entry.is_symlink() and not entry.is_dir(follow_symlinks=False)
-            except OSError:
-                plain = False
-            if not plain:
-                others.append(entry)
-                continue
-            if not is_seed_name(name):
-                continue
-            try:
-                st = entry.stat()
-            except OSError:
-                refused.append((prefix + name, "broken symlink or unreadable file"))
-                continue
-            if stat.S_ISREG(st.st_mode):
-                add(prefix + name, entry.path, st)
         # In name order, so which of two paths to one directory (a symlink)
         # is walked, and so every seed's rel, never depends on the listing.
         for entry in sorted(others, key=_by_name, reverse=True):
@@ -163,9 +272,13 @@ def scan(root: Path, *, many: int = 0, on_many: Callable[[], None] | None = None
                     seen_dirs.add(key)
                     stack.append((entry.path, rel + "/"))
             elif stat.S_ISREG(st.st_mode) and is_seed_name(name):
-                add(rel, entry.path, st)
-    seeds.sort()  # by rel: rels are unique
-    return ScanResult(tuple(seeds), tuple(sorted(refused)))
+                add_rel(rel)
+                add_size(st.st_size)
+                add_mtime(st.st_mtime_ns)
+                if pending and len(rels) >= many:
+                    pending = False
+                    on_many()  # type: ignore[misc]
+    return ScanResult(str(root), rels, sizes, mtimes, runs, tuple(sorted(refused)))
 
 
 _by_name = attrgetter("name")
