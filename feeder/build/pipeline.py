@@ -34,6 +34,7 @@ from feeder.content.learned import chrome_of, site_of
 from feeder.build.lock import build_lock
 from feeder.model import (
     BuildResult,
+    FeedReport,
     Entry,
     EntryMeta,
     Rendered,
@@ -41,7 +42,7 @@ from feeder.model import (
     Skipped,
     duplicate_reason,
 )
-from feeder.seeds.scan import SeedStat, scan
+from feeder.seeds.scan import ScanResult, SeedStat, scan
 from feeder.build.state import SeedRecord, State, quarantine
 from feeder.build.workers import Workers
 
@@ -158,25 +159,8 @@ def _build(
     progress: Progress | None = None,
     workers: Workers | None = None,
 ) -> BuildResult:
-    fp = f"{__version__}|{fingerprint(settings)}|{settings.feed!r}"
-    reset = full or st.get("fingerprint") != fp
-    if reset:
-        st.reset()
-        st.put("fingerprint", fp)
-    # A build that will read every seed starts its workers as soon as the
-    # walk shows there are enough seeds to parse in them: they get ready
-    # (imports included) while the walk goes on.
-    empty = st.is_empty()
-    cold = workers is not None and empty
-    try:
-        found = scan(
-            settings.seeds,
-            many=PARALLEL_FROM if cold else 0,
-            on_many=workers.prestart if workers is not None and cold else None,
-        )
-    except OSError as e:
-        raise SeedDirError(f"{settings.seeds}: seed directory unusable: {e.strerror or e}") from e
-
+    """The steps of one build: walk, compare, store what changed, publish."""
+    found, reset, empty = _walk(st, settings, workers, full=full)
     out = settings.output
 
     def unchanged(deferred: Sequence[Skipped] = (), *, cached: bool = False) -> BuildResult:
@@ -203,43 +187,109 @@ def _build(
     if not settings.allow_shrink:
         _refuse_shrink(st, settings.seeds, out, found=found.count)
     diff = changes.compare(st, walk, last, settle_seconds=settle_seconds)
-    changed, removed, deferred = diff.changed, diff.removed, diff.deferred
-
     remove_stale_temps(out.parent)
-    if not changed and not removed and intact:
-        changes.remember(st, walk, (d.path for d in deferred))
-        return unchanged(deferred)
+    if not diff.changed and not diff.removed and intact:
+        changes.remember(st, walk, (d.path for d in diff.deferred))
+        return unchanged(diff.deferred)
 
-    # The sites whose articles come or go: their learned chrome is worked out again.
-    # (An empty state knows no site yet: no lookup per seed.)
-    touched = set() if empty else st.sites_of([*removed, *(seed[0] for seed in changed)])
-    st.forget(removed)
-    transient = _store_parsed(
-        st, changed, settings, progress, workers, total=found.count, sites=touched
-    )
-    _relearn(st, touched, min_seeds=settings.learn_min_seeds, share=settings.learn_share)
+    transient = _store_changes(st, settings, diff, progress, workers, found=found, empty=empty)
     # Unchanged until a seed changes: the next no-change poll checks this alone.
-    changes.remember(st, walk, (s.path for s in (*deferred, *transient)))
-    if deferred and not st.get("output") and _published_count(out):
+    changes.remember(st, walk, (s.path for s in (*diff.deferred, *transient)))
+    if diff.deferred and not st.get("output") and _published_count(out):
         # A fresh state with seeds still being written: publishing now would
         # drop their entries from a feed that has them; the next poll does it.
-        log.info("%d seeds still being written; publishing once they settle", len(deferred))
-        return unchanged(deferred)
+        log.info("%d seeds still being written; publishing once they settle", len(diff.deferred))
+        return unchanged(diff.deferred)
 
-    current = found.by_rel()
-    plan = more_feeds.plan(st, settings)  # None without [[feeds]] / [per_source]
-    extra = plan.metas if plan else ()
-    entries, rendered = _render_published(st, settings, current, extra, workers)
-    split = len(entries) - len(extra)
-    entries, more = entries[:split], entries[split:]
+    entries, wrote, rendered, reports = _publish(st, settings, found, pub, workers)
+    return BuildResult(
+        output=out,
+        seeds=found.count,
+        entries=entries,
+        changed=wrote,
+        skipped=_skipped(st, found.refused, diff.deferred, transient, store=True),
+        deferred=len(diff.deferred),
+        duration_s=time.perf_counter() - start,
+        parsed=len(diff.changed),
+        rendered=rendered,
+        feeds=reports,
+    )
+
+
+def _walk(
+    st: State, settings: Settings, workers: Workers | None, *, full: bool
+) -> tuple[ScanResult, bool, bool]:
+    """(the walk, whether the state was reset, whether it is empty) of this build.
+
+    Settings that change rendered entries reset the state. A build that will
+    read every seed starts its workers as soon as the walk shows there are
+    enough seeds to parse in them: they get ready (imports included) while
+    the walk goes on.
+    """
+    fp = f"{__version__}|{fingerprint(settings)}|{settings.feed!r}"
+    reset = full or st.get("fingerprint") != fp
+    if reset:
+        st.reset()
+        st.put("fingerprint", fp)
+    empty = st.is_empty()
+    cold = workers is not None and empty
+    try:
+        found = scan(
+            settings.seeds,
+            many=PARALLEL_FROM if cold else 0,
+            on_many=workers.prestart if workers is not None and cold else None,
+        )
+    except OSError as e:
+        raise SeedDirError(f"{settings.seeds}: seed directory unusable: {e.strerror or e}") from e
+    return found, reset, empty
+
+
+def _store_changes(
+    st: State,
+    settings: Settings,
+    diff: changes.Changes,
+    progress: Progress | None,
+    workers: Workers | None,
+    *,
+    found: ScanResult,
+    empty: bool,
+) -> list[Skipped]:
+    """Forget the removed seeds, store the changed ones, relearn their sites' chrome.
+
+    Returns the seeds to retry at the next build.
+    """
+    # The sites whose articles come or go: their learned chrome is worked out again.
+    # (An empty state knows no site yet: no lookup per seed.)
+    touched = set() if empty else st.sites_of([*diff.removed, *(s[0] for s in diff.changed)])
+    st.forget(diff.removed)
+    transient = _store_parsed(
+        st, diff.changed, settings, progress, workers, total=found.count, sites=touched
+    )
+    _relearn(st, touched, min_seeds=settings.learn_min_seeds, share=settings.learn_share)
+    return transient
+
+
+def _publish(
+    st: State,
+    settings: Settings,
+    found: ScanResult,
+    pub: Publication,
+    workers: Workers | None,
+) -> tuple[int, bool, int, tuple[FeedReport, ...]]:
+    """Render the published entries and stage every output; (entries, wrote, rendered, reports)."""
     from feeder.feeds.atom import render_feed
 
+    out = settings.output
+    plan = more_feeds.plan(st, settings)  # None without [[feeds]] / [per_source]
+    extra = plan.metas if plan else ()
+    entries, rendered = _render_published(st, settings, found.by_rel(), extra, workers)
+    split = len(entries) - len(extra)
+    entries, more = entries[:split], entries[split:]
     newest = max((e.meta.updated for e in (*entries, *more)), default=None)
     empty_updated = newest or _dir_time(settings.seeds)
     try:
-        wrote = pub.stage(
-            out, render_feed(entries, feed=settings.feed, empty_updated=empty_updated)
-        )
+        data = render_feed(entries, feed=settings.feed, empty_updated=empty_updated)
+        wrote = pub.stage(out, data)
     except OSError as e:
         raise OutputError(out, f"cannot write the feed: {e.strerror or e}") from e
     by_id = {e.meta.id: e for e in more}
@@ -248,18 +298,7 @@ def _build(
     st.put("output", pub.signature(out))
     st.put("entries", str(len(entries)))
     st.put("max_entries", str(settings.max_entries))
-    return BuildResult(
-        output=out,
-        seeds=found.count,
-        entries=len(entries),
-        changed=wrote,
-        skipped=_skipped(st, found.refused, deferred, transient, store=True),
-        deferred=len(deferred),
-        duration_s=time.perf_counter() - start,
-        parsed=len(changed),
-        rendered=rendered,
-        feeds=reports,
-    )
+    return len(entries), wrote, rendered, reports
 
 
 def _store_parsed(
