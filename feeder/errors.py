@@ -102,3 +102,11 @@ class NotRunning(FeederError):
 
 class ServeError(FeederError):
     """The HTTP server cannot listen on the configured address."""
+
+
+class DateError(FeederError, ValueError):
+    """The value is not a date feeder understands (a field falls back, with a warning)."""
+
+
+class URLError(FeederError, ValueError):
+    """The url is unusable as an article link (relative, not http(s), malformed)."""

@@ -10,7 +10,8 @@ import pytest
 from feeder.config import Settings
 from feeder.content.render import render_markdown
 from feeder.content.sanitize import sanitize_html
-from feeder.seeds.dates import DateError, parse_date
+from feeder.errors import DateError
+from feeder.seeds.dates import parse_date
 from feeder.seeds.normalize import entry_meta, summarize
 from feeder.seeds.parse import parse_bytes
 from feeder.seeds.urls import canonical, entry_id, tag_uri, to_iri

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, tzinfo
 
+from feeder.errors import DateError
+
 _ISO = re.compile(
     r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
     r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
@@ -34,10 +36,6 @@ _EPOCH = re.compile(r"^\d{9,10}(?:\.\d+)?$")
 #: Years outside this range are not taken as real publication dates (feed
 #: validators flag anything before 1990 as implausible).
 MIN_YEAR, MAX_YEAR = 1990, 2200
-
-
-class DateError(ValueError):
-    """The value is not a date feeder understands."""
 
 
 def _offset(text: str) -> tzinfo:

@@ -25,10 +25,10 @@ from feeder.content.language import tag as language_tag
 from feeder.content.learned import chrome_keys
 from feeder.content.learned import strip_html as strip_learned
 from feeder.content.sanitize import sanitize_html, strip_invalid_xml
-from feeder.errors import SeedError
+from feeder.errors import DateError, SeedError, URLError
 from feeder.model import Document, EntryMeta, Rendered
-from feeder.seeds.dates import DateError, parse_date
-from feeder.seeds.urls import URLError, canonical, entry_id, host, origin, public_link, tag_uri
+from feeder.seeds.dates import parse_date
+from feeder.seeds.urls import canonical, entry_id, host, origin, public_link, tag_uri
 
 #: Front-matter names of each field, in order of preference (keys are folded:
 #: lower case, ``-`` and spaces as ``_``).

@@ -26,6 +26,8 @@ import uuid
 from functools import lru_cache
 from urllib.parse import quote, unquote, uses_netloc
 
+from feeder.errors import URLError
+
 #: Query parameters that say how a page was reached, not which page it is.
 TRACKING = frozenset(
     {
@@ -103,10 +105,6 @@ _PLAIN_PARAM = re.compile(r"[A-Za-z0-9_.~/:@!$'()*,;=-]*")
 #: Left as they are in a canonical parameter; ``=`` only in the value.
 _NAME_SAFE = "/:@!$'()*,;~"
 _VALUE_SAFE = "=" + _NAME_SAFE
-
-
-class URLError(ValueError):
-    """The url is unusable as an article link (relative, not http(s), malformed)."""
 
 
 #: A url split as ``urlsplit`` splits it (no fragment): the text read (leading
