@@ -1,0 +1,1 @@
+"""One build: what changed, parsing it into the state, rendering, publishing."""
