@@ -25,7 +25,7 @@ def test_the_import_contract_holds() -> None:
     if exe is None:
         pytest.skip("import-linter is not installed (the test extra installs it)")
     proc = subprocess.run(
-        [exe, "--config", str(REPO / "pyproject.toml")],
+        [exe, str(REPO / "pyproject.toml")],
         cwd=REPO,
         capture_output=True,
         text=True,
