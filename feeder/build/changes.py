@@ -199,7 +199,7 @@ def compare(st: State, walk: Walk, last: Last, *, settle_seconds: float) -> Chan
         was = old.get(group)
         if isinstance(was, list):
             lows = [low for low, _ in was]
-        elif _digest(found, positions) == was:
+        elif was is not None and _digest(found, positions) == was:
             continue
         elif len(positions) <= SPLIT:
             against(st.signatures({group}), positions)
@@ -210,7 +210,7 @@ def compare(st: State, walk: Walk, last: Last, *, settle_seconds: float) -> Chan
         for k, (part, (low, digest_)) in enumerate(
             zip(_cut(found, positions, lows), was, strict=True)
         ):
-            if _digest(found, part) != digest_:
+            if not digest_ or _digest(found, part) != digest_:  # "": not known to be up to date
                 high = lows[k + 1] if k + 1 < len(lows) else None
                 against(st.signatures_between(group, low, high), part)
     changed.sort(key=rels.__getitem__)
