@@ -175,10 +175,10 @@ class _SeedLookup(Mapping[str, SeedFile]):
 
 
 def is_seed_name(name: str) -> bool:
-    """True for a file name feeder treats as a seed."""
+    """True for a file name feeder treats as a seed (:func:`scan` inlines it: keep them alike)."""
     # No backup suffix ends like a seed's, so the seed suffix alone decides.
-    return (name.endswith(SUFFIXES) or name.lower().endswith(SUFFIXES)) and not name.startswith(
-        (".", "#", "~")
+    return (name.endswith(SUFFIXES) or name.lower().endswith(SUFFIXES)) and (
+        name[0] not in _NOT_SEED_START
     )
 
 
@@ -212,7 +212,8 @@ def scan(root: Path, *, many: int = 0, on_many: Callable[[], None] | None = None
         try:
             with os.scandir(directory) as listing:
                 # The loop of every poll: one stat per seed, nothing per seed
-                # that a bare walk does not do but keep three fields.
+                # that a bare walk does not do but keep three fields (and
+                # is_seed_name inlined: a call per file is 4 % of a poll).
                 for entry in listing:
                     name = entry.name
                     if (name.endswith(suffixes) or name.lower().endswith(suffixes)) and name[
