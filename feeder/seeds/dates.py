@@ -24,13 +24,8 @@ _ISO = re.compile(
 _CJK = re.compile(
     r"^(\d{4})年(\d{1,2})月(\d{1,2})日(?:\s*(\d{1,2})[:时](\d{2})(?:[:分](\d{2}))?秒?)?$"
 )
-#: ``YYYY-MM-DD`` and ``YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|±HH:MM]`` (an offset
-#: :func:`_offset` accepts): the fast path of :func:`parse_date`, which
-#: ``datetime.fromisoformat`` reads as ``_ISO`` does (the fraction cut to microseconds).
-_PLAIN = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?)?",
-    re.ASCII,
-)
+#: ``YYYY-MM-DD`` and ``YYYY-MM-DD[T ]HH:MM:SS``, naive: the fast path of :func:`parse_date`.
+_PLAIN = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}:\d{2})?", re.ASCII)
 _EPOCH = re.compile(r"^\d{9,10}(?:\.\d+)?$")
 
 #: Years outside this range are not taken as real publication dates (feed
@@ -70,8 +65,7 @@ def parse_date(value: object, *, tz: tzinfo) -> tuple[datetime, bool]:
             if len(value) == 10:
                 day = date.fromisoformat(value)
                 return _checked(datetime.combine(day, time(), tzinfo=tz)), True
-            dt = datetime.fromisoformat(value)
-            return _checked(dt if dt.tzinfo else dt.replace(tzinfo=tz)), False
+            return _checked(datetime.fromisoformat(value).replace(tzinfo=tz)), False
         except ValueError:
             pass  # an impossible date: the general reading says why
     text = " ".join(value.split())

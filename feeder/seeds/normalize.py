@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from html.entities import html5
@@ -280,8 +281,6 @@ def entry_meta(doc: Document, *, settings: Settings, mtime: float) -> EntryMeta:
     if canon:
         ident = entry_id(canon)
     else:
-        import uuid  # seldom needed: most seeds have a url
-
         ident = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'feeder-seed:' + doc.rel)}"
 
     feed = settings.feed

@@ -218,23 +218,9 @@ def _split_unterminated(text: str) -> tuple[str | None, str, str | None]:
     )
 
 
-#: What YAML reads as a line break inside a quoted scalar (and folds), besides ``\n``.
-_YAML_BREAKS = ("\x85", "\u2028", "\u2029")
-
-
 def _unquote(value: str) -> str:
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        inner = value[1:-1]
-        if not any(b in inner for b in _YAML_BREAKS):
-            # What YAML reads, without it: a single-quoted scalar without a lone '
-            # inside has '' for its only escape; a double-quoted one without \ or "
-            # inside is its text.
-            if value[0] == "'":
-                if "'" not in inner.replace("''", ""):
-                    return inner.replace("''", "'")
-            elif "\\" not in inner and '"' not in inner:
-                return inner
         try:  # a quoted scalar alone is safe to read as YAML (escapes included)
             scalar = _load_yaml(value)
             if isinstance(scalar, str):
