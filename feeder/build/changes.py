@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import overload
 
+from feeder.build.state import State
 from feeder.model import Skipped
 from feeder.seeds.scan import ScanResult, SeedStat, digest
-from feeder.build.state import State
 
 #: The state's record of the groups of the last walk it is up to date with.
 INFO_KEY = "scan_groups"

@@ -24,14 +24,21 @@ from pathlib import Path
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
+from feeder.build.state import State
 from feeder.config import Settings
 from feeder.errors import OutputError
 from feeder.feedconf import FeedSpec, Filters
+from feeder.feeds.documents import (
+    MEDIA,
+    OPML_NAME,
+    PlannedFeed,
+    documents,
+    render_opml,
+    write_documents,
+)
 from feeder.feeds.filters import Matcher, source_slug
-from feeder.feeds.documents import MEDIA, OPML_NAME, PlannedFeed, documents, render_opml, write_documents
 from feeder.fsutil import Publication, file_signature
 from feeder.model import Entry, EntryMeta, FeedReport
-from feeder.build.state import State
 from feeder.seeds.urls import tag_uri
 
 log = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 from urllib.parse import urljoin
 
-from feeder.config import Settings
 from feeder.build.extra import plan_from
+from feeder.build.state import DB_NAME, State
+from feeder.config import Settings
 from feeder.feeds.documents import archive_path, partition
 from feeder.model import EntryMeta
-from feeder.build.state import DB_NAME, State
 
 log = logging.getLogger(__name__)
 
