@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from conftest import run_feeder, write_seed
 from lxml import etree
 
+from feeder.build.learning import LEARN_FROM
 from feeder.content.learned import drop, fingerprint, fingerprints, learn, lines, site_of, unpack
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -156,3 +159,67 @@ def test_the_fast_fingerprints_are_those_of_the_lines() -> None:
         assert sorted(unpack(fingerprints(body))) == sorted(
             {fingerprint(k) for _, k in lines(body)}
         )
+
+
+def _dated(seeds: Path, i: int, *, host: str, lines: str) -> None:
+    """Article ``i`` of ``host``, dated ``i`` days after 2024-01-01 (higher: newer)."""
+    body = f"{lines}\n\nParagraph {i} of {host}, its own words on subject {i * 13}.\n"
+    day = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=i)
+    front = f"title: {host} {i}\nurl: https://{host}/p/{i}\ndate: {day:%Y-%m-%d}"
+    write_seed(seeds, f"{host}-{i:03}.md", front, body)
+
+
+@pytest.mark.slow
+def test_a_site_learns_from_its_newest_articles_and_applies_it_to_its_older_ones(
+    tmp_path: Path,
+) -> None:
+    seeds = tmp_path / "seeds"
+    n = LEARN_FROM + 6
+    old = 36  # of all n a majority (36/70), of the newest LEARN_FROM not (30/64)
+    for i in range(n):
+        extra = "\n\nFooter of the template this site had until last year" if i < old else ""
+        _dated(seeds, i, host="big.example.org", lines=f"{TEMPLATE[0]}{extra}")
+    contents = _contents(_build(tmp_path, seeds))  # --max-entries 0: every article
+    assert len(contents) == n
+    for title, content in contents.items():
+        i = int(title.split()[-1])
+        assert "Example section" not in content, title  # the oldest ones too
+        assert f"Paragraph {i} of" in content
+        assert ("template this site had" in content) == (i < old), title
+
+
+@pytest.mark.slow
+def test_only_the_newest_articles_of_rendered_sites_are_fingerprinted(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    for i in range(LEARN_FROM + 6):
+        _dated(seeds, 100 + i, host="big.example.org", lines=TEMPLATE[0])
+    for i in range(8):  # older than every article of big: none of its entries is rendered
+        _dated(seeds, i, host="small.example.org", lines=TEMPLATE[2])
+    out = tmp_path / "out" / "feed.atom"
+    run_feeder("build", "--seeds", str(seeds), "--output", str(out),
+               "--state-dir", str(tmp_path / "state"), "--max-entries", "5")  # fmt: skip
+    assert all("Example section" not in c for c in _contents(out.read_bytes()).values())
+    with sqlite3.connect(tmp_path / "state" / "state.sqlite3") as db:
+        counted = dict(db.execute("SELECT site, count(blocks) FROM seeds GROUP BY site"))
+    assert counted == {"big.example.org": LEARN_FROM, "small.example.org": 0}
+    # check --explain learns the site nobody rendered yet, from the files, storing nothing
+    proc = run_feeder("check", "--explain", str(seeds / "small.example.org-003.md"), "--json",
+                      "--seeds", str(seeds), "--state-dir", str(tmp_path / "state"))  # fmt: skip
+    report = json.loads(proc.stdout)
+    assert report["site_articles"] == 8
+    assert report["learned"] == [{"text": TEMPLATE[2], "articles": 8}]
+    with sqlite3.connect(tmp_path / "state" / "state.sqlite3") as db:
+        row = db.execute("SELECT count(blocks) FROM seeds WHERE site LIKE 'small%'").fetchone()
+        assert row == (0,)
+
+
+@pytest.mark.slow
+def test_new_learning_settings_apply_without_any_seed_changing(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    for i in range(6):
+        _article(seeds, i)
+    assert all("Example section" not in c for c in _contents(_build(tmp_path, seeds)).values())
+    cfg = tmp_path / "more.toml"
+    cfg.write_text("[build]\nlearn_min_seeds = 10\n", encoding="utf-8")  # 6 articles: too few
+    data = _build(tmp_path, seeds, "--config", str(cfg))
+    assert all("Example section" in c for c in _contents(data).values())

@@ -8,21 +8,30 @@ content cleaning removes from one seed and by which rule.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from feeder.build.learning import learn_sites
+from feeder.build.state import DB_NAME, State
 from feeder.config import Settings
 from feeder.content.entry import make_cleaner
-from feeder.errors import FeederError, SeedDirError, SeedError
-from feeder.seeds.read import read_document
-from feeder.content.learned import Learned, chrome_keys, chrome_of, fingerprint, fingerprints, site_of
+from feeder.content.learned import (
+    Learned,
+    chrome_keys,
+    chrome_of,
+    fingerprint,
+    fingerprints,
+    site_of,
+)
 from feeder.content.learned import strip_html as strip_learned
+from feeder.content.render import collect_notes
+from feeder.errors import FeederError, SeedDirError, SeedError
 from feeder.model import SeedFile, duplicate_reason
 from feeder.seeds.normalize import entry_meta, render
-from feeder.content.render import collect_notes
+from feeder.seeds.read import read_document
 from feeder.seeds.scan import scan
-from feeder.build.state import DB_NAME, State
 
 if TYPE_CHECKING:
     from feeder.content.clean import Cleaned
@@ -146,9 +155,33 @@ def explain_seed(path: Path, *, settings: Settings) -> Explanation:
 
 
 def _learned(settings: Settings, site: str) -> Learned | None:
-    """The learned chrome of ``site`` in the last build's state (opened read-only), if any."""
+    """The learned chrome of ``site`` as the next build would have it (the state read only).
+
+    A site marked stale since (its articles came or went) is learned again
+    here, from its newest articles on disk, and nothing is stored.
+    """
     state_dir = settings.resolved_state_dir
     if not site or not (state_dir / DB_NAME).is_file():
         return None
     with State.open(state_dir, busy_timeout=settings.busy_timeout, readonly=True) as st:
-        return st.learned([site]).get(site)
+        if not st.stale([site]):
+            return st.learned([site]).get(site)
+        found = learn_sites(
+            st,
+            [site],
+            functools.partial(_seed_at, settings.seeds),
+            min_seeds=settings.learn_min_seeds,
+            share=settings.learn_share,
+            store=False,
+        )
+        return found[site]
+
+
+def _seed_at(root: Path, rel: str) -> SeedFile | None:
+    """The seed ``rel`` under ``root`` as it is now on disk (None: gone)."""
+    path = root / rel
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return SeedFile(rel, path, st.st_size, st.st_mtime_ns)

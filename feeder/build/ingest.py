@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
-import stat
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from pathlib import Path
 from typing import NamedTuple
 
-from feeder.config import Settings
-from feeder.seeds.read import read_document, read_path
-from feeder.errors import SeedError
-from feeder.feeds.filters import with_text
-from feeder.content.learned import fingerprints, site_of
-from feeder.model import Document, SeedFile
-from feeder.seeds.scan import SeedStat
 from feeder.build.state import SeedRecord, SeedRow, seed_record
 from feeder.build.workers import Workers
+from feeder.config import Settings
+from feeder.content.learned import site_of
+from feeder.errors import SeedError
+from feeder.feeds.filters import with_text
+from feeder.seeds.read import read_path
+from feeder.seeds.scan import SeedStat
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +46,6 @@ class _Parsed(NamedTuple):
     warnings: tuple[str, ...]
 
 
-
-
-
-
-
-
 def _parse_one(stat: SeedStat, settings: Settings) -> _Parsed:
     from feeder.seeds.normalize import entry_meta
 
@@ -72,11 +62,10 @@ def _parse_one(stat: SeedStat, settings: Settings) -> _Parsed:
         log.debug("%s: unexpected error", rel, exc_info=True)
         error = f"internal error: {type(e).__name__}: {e}"
         return _Parsed(rel, seed_record(row, meta=None, error=error), error, False, ())
-    site = blocks = None
-    if settings.learn_min_seeds:
-        site = site_of(meta.canonical_url, meta.source)
-        blocks = fingerprints(doc.body)
-    record = seed_record(row, meta=meta, error=None, site=site, blocks=blocks)
+    # The site, to learn its chrome from; the lines' fingerprints only when
+    # they are needed (feeder.build.learning).
+    site = site_of(meta.canonical_url, meta.source) if settings.learn_min_seeds else None
+    record = seed_record(row, meta=meta, error=None, site=site)
     return _Parsed(rel, record, None, False, meta.warnings)
 
 

@@ -22,29 +22,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from feeder import __version__
-
-from feeder.build import changes
+from feeder.build import changes, learning
 from feeder.build import extra as more_feeds
+from feeder.build.ingest import CHUNK, PARALLEL_FROM, Progress, parse_seeds
+from feeder.build.lock import build_lock
+from feeder.build.state import SeedRecord, State, quarantine
+from feeder.build.workers import Workers
 from feeder.config import Settings, fingerprint
 from feeder.content.entry import make_cleaner, render_task, render_with_warnings
 from feeder.errors import OutputError, SeedDirError, ShrinkRefused, StateCorrupt
 from feeder.fsutil import Publication, file_signature, remove_stale_temps
-from feeder.build.ingest import CHUNK, PARALLEL_FROM, Progress, parse_seeds
-from feeder.content.learned import chrome_of, site_of
-from feeder.build.lock import build_lock
 from feeder.model import (
     BuildResult,
-    FeedReport,
     Entry,
     EntryMeta,
+    FeedReport,
     Rendered,
     SeedFile,
     Skipped,
     duplicate_reason,
 )
 from feeder.seeds.scan import ScanResult, SeedStat, scan
-from feeder.build.state import SeedRecord, State, quarantine
-from feeder.build.workers import Workers
 
 # The parsing stack (yaml, markdown, nh3, bs4, ...) is imported where it is
 # used (see feeder.build.ingest): a poll that finds nothing changed never loads it.
@@ -179,7 +177,13 @@ def _build(
     # last brought up to date with (same digests) and the feed is as written.
     walk = changes.summarize(found)
     last = changes.NOTHING if reset else changes.stored(st)
-    intact = _output_intact(st, out, settings.max_entries) and more_feeds.intact(st, settings)
+    intact = (
+        _output_intact(st, out, settings.max_entries)
+        and more_feeds.intact(st, settings)
+        and learning.rules_current(
+            st, min_seeds=settings.learn_min_seeds, share=settings.learn_share
+        )
+    )
     if changes.unchanged(walk, last) and intact:
         remove_stale_temps(out.parent)
         return unchanged(cached=True)
@@ -254,18 +258,20 @@ def _store_changes(
     found: ScanResult,
     empty: bool,
 ) -> list[Skipped]:
-    """Forget the removed seeds, store the changed ones, relearn their sites' chrome.
+    """Forget the removed seeds, store the changed ones, mark their sites' chrome stale.
 
     Returns the seeds to retry at the next build.
     """
-    # The sites whose articles come or go: their learned chrome is worked out again.
+    # The sites whose articles come or go: their learned chrome is out of date.
     # (An empty state knows no site yet: no lookup per seed.)
     touched = set() if empty else st.sites_of([*diff.removed, *(s[0] for s in diff.changed)])
     st.forget(diff.removed)
     transient = _store_parsed(
         st, diff.changed, settings, progress, workers, total=found.count, sites=touched
     )
-    _relearn(st, touched, min_seeds=settings.learn_min_seeds, share=settings.learn_share)
+    learning.mark_touched(
+        st, touched, min_seeds=settings.learn_min_seeds, share=settings.learn_share
+    )
     return transient
 
 
@@ -338,16 +344,6 @@ def _store_parsed(
     return transient
 
 
-def _relearn(st: State, touched: set[str], *, min_seeds: int, share: float) -> None:
-    """Bring the learned chrome of the ``touched`` sites (all, on new thresholds) up to date."""
-    params = f"{min_seeds}|{share}"
-    if st.get("learn") != params:
-        touched = st.all_sites()
-        st.put("learn", params)
-    if touched:
-        st.relearn(touched, min_seeds=min_seeds, share=share)
-
-
 def _refuse_shrink(st: State, seeds: Path, out: Path, *, found: int) -> None:
     """Raise :class:`ShrinkRefused` when ``found`` seeds would shrink a published feed by far.
 
@@ -405,7 +401,14 @@ def _render_published(
         return [], 0
     cleaner, rules_digest = make_cleaner(settings)
     context = f"{fingerprint(settings)}|{rules_digest}|{__version__}"
-    chrome = _chrome(st, metas)
+    chrome = learning.chrome_for(
+        st,
+        metas,
+        current,
+        min_seeds=settings.learn_min_seeds,
+        share=settings.learn_share,
+        workers=workers,
+    )
     keys = [
         _render_key(meta, f"{context}|{_digest(ch)}" if ch else context)
         for meta, ch in zip(metas, chrome, strict=True)
@@ -443,19 +446,6 @@ def _render_published(
     st.keep_rendered(keys)
     entries = [Entry(meta, value) for meta, value in zip(metas, found, strict=True) if value]
     return entries, len(todo)
-
-
-def _chrome(st: State, metas: Sequence[EntryMeta]) -> list[tuple[int, ...]]:
-    """Each entry's lines that its site's learned chrome holds (see :mod:`feeder.content.learned`)."""
-    sites = [site_of(m.canonical_url, m.source) for m in metas]
-    learned = st.learned(set(sites))
-    if not learned:
-        return [()] * len(metas)
-    blocks = st.blocks_of(m.rel for m, site in zip(metas, sites, strict=True) if site in learned)
-    return [
-        chrome_of(blocks.get(m.rel), learned.get(site))
-        for m, site in zip(metas, sites, strict=True)
-    ]
 
 
 def _digest(values: Sequence[int]) -> str:

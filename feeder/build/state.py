@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from feeder.content.learned import Learned, unpack
 from feeder.errors import StateCorrupt, StateError, StateLocked
 from feeder.fsutil import make_dirs
-from feeder.content.learned import Learned, learn, unpack
 from feeder.model import EntryMeta, Rendered
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,14 @@ CREATE TABLE IF NOT EXISTS seeds (
     blocks BLOB
 );
 DROP INDEX IF EXISTS seeds_order;
+DROP INDEX IF EXISTS seeds_site;
 CREATE TABLE IF NOT EXISTS site_chrome (
     site TEXT PRIMARY KEY,
     seeds INTEGER NOT NULL,
     fps BLOB NOT NULL,
     counts BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS stale_sites (site TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS feed_order (
     feed TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -80,8 +82,10 @@ _INDEXES = {
     "seeds_recent": "ON seeds (published DESC, updated DESC, id DESC) WHERE id IS NOT NULL",
     # The skipped seeds, reported by every build that changed something.
     "seeds_errors": "ON seeds (rel) WHERE error IS NOT NULL",
-    # A site's articles, read when its learned chrome is worked out again.
-    "seeds_site": "ON seeds (site) WHERE id IS NOT NULL",
+    # A site's newest articles, read when its learned chrome is worked out again.
+    "seeds_site_recent": (
+        "ON seeds (site, published DESC, updated DESC, id DESC) WHERE id IS NOT NULL"
+    ),
 }
 
 
@@ -329,6 +333,7 @@ class State:
         self.conn.execute("DELETE FROM seeds")
         self.conn.execute("DELETE FROM rendered")
         self.conn.execute("DELETE FROM site_chrome")
+        self.conn.execute("DELETE FROM stale_sites")
 
     # -- seeds --------------------------------------------------------------
     @contextmanager
@@ -406,29 +411,66 @@ class State:
                 out.add(str(row[0]))
         return out
 
-    def all_sites(self) -> set[str]:
-        rows = self.conn.execute("SELECT DISTINCT site FROM seeds WHERE site IS NOT NULL")
-        return {str(site) for (site,) in rows}
+    # -- learned chrome (see feeder.build.learning) ----------------------------
+    def mark_stale(self, sites: Iterable[str]) -> None:
+        """The articles of ``sites`` came or went: their learned chrome is out of date."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO stale_sites VALUES (?)", ((s,) for s in sites if s)
+        )
 
-    def relearn(self, sites: Iterable[str], *, min_seeds: int, share: float) -> None:
-        """Work out the learned chrome of ``sites`` again from their articles' rows.
+    def mark_all_stale(self) -> None:
+        """Every site's learned chrome is out of date (the rules changed)."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO stale_sites "
+            "SELECT DISTINCT site FROM seeds WHERE site IS NOT NULL AND id IS NOT NULL"
+        )
 
-        An article counts once however many seeds fetched it (rows of one
-        id): the newest fetch's lines are taken.
+    def stale(self, sites: Iterable[str]) -> set[str]:
+        """Those of ``sites`` whose learned chrome is out of date.
+
+        A state written before sites were marked has no such table: read
+        only, it is taken as up to date (the next build marks every site).
         """
-        for site in sorted(sites):
-            rows = self.conn.execute(
-                "SELECT id, blocks FROM seeds WHERE site=? AND id IS NOT NULL "
-                "ORDER BY id, updated DESC, rel DESC",
-                (site,),
-            )
-            articles: dict[str, bytes | None] = {}
-            for ident, blocks in rows:
-                articles.setdefault(ident, blocks)
-            found = learn(articles.values(), min_seeds=min_seeds, share=share)
-            if found is None:
-                self.conn.execute("DELETE FROM site_chrome WHERE site=?", (site,))
-                continue
+        out: set[str] = set()
+        try:
+            for site in sites:
+                row = self.conn.execute(
+                    "SELECT 1 FROM stale_sites WHERE site=?", (site,)
+                ).fetchone()
+                if row is not None:
+                    out.add(site)
+        except sqlite3.OperationalError as e:
+            if "no such table" not in str(e):
+                raise
+        return out
+
+    def newest_articles(self, site: str, limit: int) -> list[tuple[str, bytes | None, str]]:
+        """(rel, packed fingerprints or None, meta JSON) of ``site``'s ``limit`` newest articles.
+
+        One row per article (its newest fetch, as :meth:`published` ranks
+        them), in the feed's order; the fingerprints are None when they were
+        never worked out (they are, on demand: see :mod:`feeder.build.learning`).
+        """
+        sql = """
+            SELECT s.rel, s.blocks, s.meta FROM seeds AS s
+            WHERE s.site = ? AND s.id IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM seeds AS t WHERE t.id = s.id
+                AND (t.updated > s.updated OR (t.updated = s.updated AND t.rel > s.rel)))
+            ORDER BY s.published DESC, s.updated DESC, s.id DESC LIMIT ?
+        """
+        return [(str(r), b, str(m)) for r, b, m in self.conn.execute(sql, (site, int(limit)))]
+
+    def store_blocks(self, blocks: Iterable[tuple[str, bytes]]) -> None:
+        """Keep the packed line fingerprints of seeds (rel, fingerprints)."""
+        self.conn.executemany(
+            "UPDATE seeds SET blocks=? WHERE rel=?", ((b, rel) for rel, b in blocks)
+        )
+
+    def store_learned(self, site: str, found: Learned | None) -> None:
+        """Keep ``site``'s learned chrome (None: it has none); it is up to date again."""
+        if found is None:
+            self.conn.execute("DELETE FROM site_chrome WHERE site=?", (site,))
+        else:
             fps = sorted(found.counts)
             self.conn.execute(
                 "INSERT OR REPLACE INTO site_chrome VALUES (?, ?, ?, ?)",
@@ -439,6 +481,7 @@ class State:
                     array("q", (found.counts[fp] for fp in fps)).tobytes(),
                 ),
             )
+        self.conn.execute("DELETE FROM stale_sites WHERE site=?", (site,))
 
     def learned(self, sites: Iterable[str]) -> dict[str, Learned]:
         """The learned chrome of each of ``sites`` that has some."""

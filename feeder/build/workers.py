@@ -42,6 +42,7 @@ PRELOAD = [
     "feeder.build.workers",  # first: the server's pid is recorded in _LOADED_IN
     "ctypes",  # prctl, in each worker's initializer
     "feeder.build.ingest",
+    "feeder.build.learning",
     "feeder.seeds.parse",
     "yaml",
     "feeder.seeds.normalize",
