@@ -11,9 +11,10 @@ not code, not a table row, not a long paragraph) gets a fingerprint of its
 text (:func:`fingerprints`: links and images without the query of their
 target). The state keeps, per
 seed, its site (:func:`site_of`: the url's host; for WeChat, the account)
-and its fingerprints. For a site with at least ``min_seeds`` articles, a
-fingerprint found in at least ``share`` of them (and in 3 at least) is
-chrome (:func:`learn`). Before an entry is rendered, its lines that are
+and, once they are needed, its fingerprints (:mod:`feeder.build.learning`
+decides which articles a site is learned from, and when). For a site with
+at least ``min_seeds`` articles, a fingerprint found in at least ``share``
+of those it is learned from (and in 3 at least) is chrome (:func:`learn`). Before an entry is rendered, its lines that are
 learned chrome are dropped from its Markdown (:func:`drop`), except a line
 that is its title, and not at all when they would take most of its text.
 
