@@ -55,8 +55,13 @@ _ANCHOR_AFTER = re.compile(r"[\n:\[{,-][ \t]*[&*][^\s\[\]{},]")
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f]")
 #: The bytes :data:`_CONTROL` matches, for a count by ``bytes.translate`` (no list built).
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20)])
-#: ``key: value`` where YAML and the line-wise reading agree (see :func:`_plain_front_matter`).
-_PLAIN_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,63}): ([^\s\-?:,\[\]{}#&*!|>'\"%@`].*)")
+#: Each non-empty line: ``key: value`` where YAML and the line-wise reading agree
+#: (groups 1 and 2; the value does not end in a blank or ``:``), or anything else
+#: (group 3). See :func:`_plain_front_matter`.
+_PLAIN_LINES = re.compile(
+    r"^(?:([A-Za-z_][A-Za-z0-9_-]{0,63}): ([^\s\-?:,\[\]{}#&*!|>'\"%@`].*)(?<![ :])|(.+))$",
+    re.MULTILINE,
+)
 #: Plain YAML scalars that are not strings as keys (booleans, null), lower-cased.
 _YAML_KEY_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null", "y", "n"})
 #: Plain YAML scalars that read as null.
@@ -348,25 +353,17 @@ def _plain_front_matter(front: str) -> dict[str, Any] | None:
     """
     out: dict[str, Any] = {}
     seen: set[str] = set()
-    for line in front.split("\n"):
-        if not line:
-            continue
-        m = _PLAIN_LINE.fullmatch(line)
-        if m is None:
-            return None
-        key, value = m.group(1, 2)
-        if (
-            key in seen
-            or key.lower() in _YAML_KEY_WORDS
-            or value in _YAML_NULLS
-            or value[-1] in " :"
-            or " #" in value
-            or not value.isprintable()
-        ):
+    for key, value, other in _PLAIN_LINES.findall(front):
+        if other or key in seen or value in _YAML_NULLS:
             return None
         seen.add(key)
         out.setdefault(key.lower().replace("-", "_"), value)
-    return out
+    # Checked on the whole text: keys and ": " are printable and hold no " #",
+    # a value does not start with "#", and "\n" ends each line.
+    if " #" in front or not front.replace("\n", "").isprintable():
+        return None
+    # A folded key is a YAML word exactly when the key is (the words hold no "-").
+    return out if _YAML_KEY_WORDS.isdisjoint(out) else None
 
 
 def read_front_matter(front: str) -> tuple[dict[str, Any], list[str]]:
