@@ -11,7 +11,7 @@ that calendar day, so it stays on that day in the feed.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
 from feeder.errors import DateError
 
@@ -34,8 +34,6 @@ MIN_YEAR, MAX_YEAR = 1990, 2200
 
 
 def _offset(text: str) -> tzinfo:
-    from datetime import timedelta, timezone
-
     if text.upper() == "Z":
         return UTC
     sign = -1 if text[0] == "-" else 1
@@ -72,14 +70,20 @@ def parse_date(value: object, *, tz: tzinfo) -> tuple[datetime, bool]:
     if not text:
         raise DateError("empty date")
     try:
-        m = _ISO.match(text) or _CJK.match(text)
+        m = _ISO.match(text)
         if m:
-            y, mo, d, hh, mi, ss = (int(g) if g else 0 for g in m.groups()[:6])
-            frac = m.group(7) if m.re is _ISO else None
+            y, mo, d, hh, mi, ss, frac, offset = m.groups()
             micro = int((frac + "000000")[:6]) if frac else 0
-            zone = _offset(m.group(8)) if m.re is _ISO and m.group(8) else tz
-            dt = datetime(y, mo, d, hh, mi, ss, micro, tzinfo=zone)
-            return _checked(dt), m.group(4) is None
+            zone = _offset(offset) if offset else tz
+            dt = datetime(
+                int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0), micro, zone
+            )
+            return _checked(dt), hh is None
+        m = _CJK.match(text)
+        if m:
+            y, mo, d, hh, mi, ss = m.groups()
+            dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0), 0, tz)
+            return _checked(dt), hh is None
         if _EPOCH.match(text):
             return _checked(datetime.fromtimestamp(float(text), tz=UTC)), False
         if "," in text or re.search(r"[A-Za-z]{3}", text):

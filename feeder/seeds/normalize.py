@@ -119,7 +119,6 @@ MARKDOWN_CAP_FACTOR = 4
 #: A publication date this far past the fetch is not believed.
 FUTURE_SLACK = timedelta(days=1)
 
-_WS = re.compile(r"\s+")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _HTML_HEADING = re.compile(r"<h[1-3][^>]*>(.*?)</h[1-3]>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
@@ -139,12 +138,16 @@ _MAY_UNESCAPE = re.compile(f"&(?:#|[A-Za-z0-9]+;|(?:{_LEGACY_NAMES}))")
 
 
 def fold(text: str) -> str:
-    """Decode entities, drop XML-invalid characters, fold white space."""
+    """Decode entities, drop XML-invalid characters, fold white space.
+
+    White space is what ``str.split`` splits on (the characters ``\\s`` matches
+    in a ``str`` pattern): each run of it becomes one space, none at either end.
+    """
     if "xa0" in text or "u00a0" in text:
         text = _LEAKED_NBSP.sub(" ", text)
     if "&" in text and _MAY_UNESCAPE.search(text):
         text = html.unescape(text)
-    return _WS.sub(" ", strip_invalid_xml(text)).strip()
+    return " ".join(strip_invalid_xml(text).split())
 
 
 #: Front-matter name → (field, rank among the field's names), for :func:`_picks`.

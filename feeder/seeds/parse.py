@@ -46,12 +46,22 @@ _FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
 _FRONT_MATTER = re.compile(r"---[ \t]*\n((?:.*\n)*?)(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
 _LINE_KEY = re.compile(r"^([A-Za-z_][\w\-. ]{0,63}?)[ \t]*:(?:[ \t]+(.*)|)$")
 _LIST_ITEM = re.compile(r"^[ \t]+-[ \t]+(.*)$|^-[ \t]+(.*)$")
-_ANCHOR_OR_ALIAS = re.compile(r"(?:^|[:\[{,-])[ \t]*[&*][^\s\[\]{},]", re.MULTILINE)
+#: An anchor or alias (``&a``, ``*a``) where YAML may read one: at the start of a
+#: line or after ``:``, ``[``, ``{``, ``,`` or ``-`` and blanks. Two patterns, the
+#: text's first line and the others, so that a search starts at one of those
+#: characters (a scan for them) rather than trying the pattern at every character.
+_ANCHOR_FIRST = re.compile(r"[ \t]*[&*][^\s\[\]{},]")
+_ANCHOR_AFTER = re.compile(r"[\n:\[{,-][ \t]*[&*][^\s\[\]{},]")
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f]")
 #: The bytes :data:`_CONTROL` matches, for a count by ``bytes.translate`` (no list built).
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20)])
-#: ``key: value`` where YAML and the line-wise reading agree (see :func:`_plain_front_matter`).
-_PLAIN_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,63}): ([^\s\-?:,\[\]{}#&*!|>'\"%@`].*)")
+#: Each non-empty line: ``key: value`` where YAML and the line-wise reading agree
+#: (groups 1 and 2; the value does not end in a blank or ``:``), or anything else
+#: (group 3). See :func:`_plain_front_matter`.
+_PLAIN_LINES = re.compile(
+    r"^(?:([A-Za-z_][A-Za-z0-9_-]{0,63}): ([^\s\-?:,\[\]{}#&*!|>'\"%@`].*)(?<![ :])|(.+))$",
+    re.MULTILINE,
+)
 #: Plain YAML scalars that are not strings as keys (booleans, null), lower-cased.
 _YAML_KEY_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null", "y", "n"})
 #: Plain YAML scalars that read as null.
@@ -80,7 +90,7 @@ def _yaml() -> tuple[Any, type]:
     # the C loader is ~10x faster; fall back to the pure-Python one
     base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    class NoAliasLoader(base):  # type: ignore[misc, valid-type]
+    class NoAliasLoader(base):  # type: ignore[misc]
         """Safe loader that refuses anchors and aliases (bounded memory and time)."""
 
         def compose_node(self, parent: Any, index: Any) -> Any:
@@ -112,7 +122,7 @@ def decode(data: bytes, rel: str) -> tuple[str, str | None]:
     A file that is mostly UTF-8 with a few broken bytes keeps its text, the
     broken bytes replaced. Binary files raise :class:`SeedError`.
     """
-    if not data.strip():
+    if not data or data.isspace():  # what bytes.strip strips, without a copy
         raise SeedError(rel, "empty file")
     for bom, codec in (
         (codecs.BOM_UTF8, "utf-8-sig"),
@@ -234,23 +244,35 @@ def _unquote(value: str) -> str:
 
 def read_lines(front: str) -> dict[str, Any]:
     """The forgiving reading: ``key: value`` per line, ``- item`` lines as lists."""
-    out: dict[str, Any] = {}
+    return {key: _unquoted(raw) for key, raw in _raw_lines(front).items()}
+
+
+def _unquoted(raw: str | list[str]) -> str | list[str]:
+    """A value of :func:`_raw_lines` as :func:`read_lines` gives it."""
+    return _unquote(raw) if isinstance(raw, str) else [_unquote(item) for item in raw]
+
+
+def _raw_lines(front: str) -> dict[str, str | list[str]]:
+    """:func:`read_lines` with the values as written (not yet :func:`_unquote`-d).
+
+    A quoted value is unquoted by YAML; this reading leaves that to whoever
+    needs the value (:func:`read_front_matter` wants a few keys at most).
+    """
+    out: dict[str, str | list[str]] = {}
     last: str | None = None
     for line in front.split("\n"):
         m = _LINE_KEY.match(line)
         if m:
             last = m.group(1).strip()
-            value = _unquote(m.group(2) or "")
-            out.setdefault(last, value)
+            out.setdefault(last, m.group(2) or "")
             continue
         item = _LIST_ITEM.match(line)
         if item and last is not None:
-            current = out.get(last)
-            if current in ("", None):
-                current = []
+            current = out[last]
+            if isinstance(current, str) and _unquote(current) == "":
+                current = out[last] = []
             if isinstance(current, list):
-                current.append(_unquote(item.group(1) or item.group(2) or ""))
-                out[last] = current
+                current.append(item.group(1) or item.group(2) or "")
     return out
 
 
@@ -264,9 +286,14 @@ def read_yaml(front: str) -> Mapping[str, Any] | None:
     return _strict_yaml(front)[0]
 
 
+def _may_alias(front: str) -> bool:
+    """Whether ``front`` may hold an anchor or an alias (see :data:`_ANCHOR_AFTER`)."""
+    return bool(_ANCHOR_FIRST.match(front) or _ANCHOR_AFTER.search(front))
+
+
 def _strict_yaml(front: str) -> tuple[Mapping[str, Any] | None, _NotYAML | None]:
     """:func:`read_yaml`, and YAML's own complaint when it failed on the text."""
-    if len(front) > MAX_YAML_CHARS or _ANCHOR_OR_ALIAS.search(front):
+    if len(front) > MAX_YAML_CHARS or _may_alias(front):
         return None, None
     try:
         data = _load_yaml(front)
@@ -326,25 +353,17 @@ def _plain_front_matter(front: str) -> dict[str, Any] | None:
     """
     out: dict[str, Any] = {}
     seen: set[str] = set()
-    for line in front.split("\n"):
-        if not line:
-            continue
-        m = _PLAIN_LINE.fullmatch(line)
-        if m is None:
-            return None
-        key, value = m.group(1, 2)
-        if (
-            key in seen
-            or key.lower() in _YAML_KEY_WORDS
-            or value in _YAML_NULLS
-            or value[-1] in " :"
-            or " #" in value
-            or not value.isprintable()
-        ):
+    for key, value, other in _PLAIN_LINES.findall(front):
+        if other or key in seen or value in _YAML_NULLS:
             return None
         seen.add(key)
         out.setdefault(key.lower().replace("-", "_"), value)
-    return out
+    # Checked on the whole text: keys and ": " are printable and hold no " #",
+    # a value does not start with "#", and "\n" ends each line.
+    if " #" in front or not front.replace("\n", "").isprintable():
+        return None
+    # A folded key is a YAML word exactly when the key is (the words hold no "-").
+    return out if _YAML_KEY_WORDS.isdisjoint(out) else None
 
 
 def read_front_matter(front: str) -> tuple[dict[str, Any], list[str]]:
@@ -361,23 +380,24 @@ def read_front_matter(front: str) -> tuple[dict[str, Any], list[str]]:
         return plain, warnings
     data, error = _strict_yaml(front)
     merged: dict[str, Any] = {}
-    lines: dict[str, Any] | None = None  # read when needed: YAML failed, or typed a scalar
+    lines: dict[str, str | list[str]] | None = None  # read when YAML typed a scalar
     if data is None:
         message = _yaml_warning(front, error) if error is not None else None
         if message:
             warnings.append(message)
         elif front.strip():
             log.debug("front matter is not strict YAML; read line by line")
-        lines = read_lines(front)
-        source: Mapping[str, Any] = lines
+        source: Mapping[str, Any] = read_lines(front)
     else:
         source = data
     for key, value in source.items():
         folded = str(key).strip().lower().replace("-", "_").replace(" ", "_")
         if data is not None and not isinstance(value, str | list | dict | type(None)):
             if lines is None:
-                lines = read_lines(front)
-            value = lines.get(str(key), value)
+                lines = _raw_lines(front)
+            raw = lines.get(str(key))
+            if raw is not None:
+                value = _unquoted(raw)
         merged.setdefault(folded, value)
     return merged, warnings
 

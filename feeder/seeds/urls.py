@@ -116,8 +116,14 @@ _VALUE_SAFE = "=" + _NAME_SAFE
 _Parts = tuple[str, str, "str | None", int, str, bool, str, str, bool, str]
 
 
+@lru_cache(maxsize=64)
 def _split(url: str) -> _Parts:
-    """``url`` split as :func:`urllib.parse.urlsplit` splits it; ValueError where it does."""
+    """``url`` split as :func:`urllib.parse.urlsplit` splits it; ValueError where it does.
+
+    The last few are kept: a seed's url is split by :func:`canonical` and
+    :func:`public_link`, and its link (most often the same text) by
+    :func:`host` and :func:`origin`.
+    """
     text = url.lstrip(_C0_OR_SPACE)
     if "\t" in text or "\n" in text or "\r" in text:
         text = text.replace("\t", "").replace("\n", "").replace("\r", "")
