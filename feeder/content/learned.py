@@ -9,14 +9,15 @@ a per-page extractor never has.
 Each line of a seed's Markdown body that could be a template's (:func:`lines`:
 not code, not a table row, not a long paragraph) gets a fingerprint of its
 text (:func:`fingerprints`: links and images without the query of their
-target). The state keeps, per
-seed, its site (:func:`site_of`: the url's host; for WeChat, the account)
-and, once they are needed, its fingerprints (:mod:`feeder.build.learning`
-decides which articles a site is learned from, and when). For a site with
-at least ``min_seeds`` articles, a fingerprint found in at least ``share``
-of those it is learned from (and in 3 at least) is chrome (:func:`learn`). Before an entry is rendered, its lines that are
-learned chrome are dropped from its Markdown (:func:`drop`), except a line
-that is its title, and not at all when they would take most of its text.
+target). The state keeps, per seed, its site (:func:`site_of`: the url's
+host; for WeChat, the account) and, once they are needed, its fingerprints
+(:mod:`feeder.build.learning` decides which articles a site is learned
+from, and when). For a site with at least ``min_seeds`` articles, a
+fingerprint found in at least ``share`` of those it is learned from (and
+in 3 at least) is chrome (:func:`learn`). Before an entry is rendered, its
+lines that are learned chrome are dropped from its Markdown (:func:`drop`),
+except a line that is its title, and not at all when they would take most
+of its text.
 
 Everything here is a pure function of the seeds' text: the same seeds give
 the same learned chrome, in whatever order they arrived.
