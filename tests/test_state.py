@@ -1,5 +1,7 @@
 """The state's queries rank entries exactly as the straightforward Python does.
 
+(And a state written by an earlier feeder is brought up to this one's layout.)
+
 :meth:`feeder.build.state.State.published` reads the newest rows through an index
 and stops at the limit; :meth:`~feeder.build.state.State.duplicates` ranks only
 ids that have more than one row. Both are checked against
@@ -9,6 +11,7 @@ generated rows with many ties (same id, same dates).
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,3 +76,24 @@ def test_published_and_duplicates_match_python(
         assert st_.published(limit) == expected
         best = {m.id: m.rel for m in winners}
         assert st_.duplicates() == sorted((m.rel, best[m.id]) for m, _ in losers)
+
+
+def test_a_state_of_an_earlier_feeder_gains_the_missing_columns(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "state.sqlite3")
+    old.executescript(
+        "CREATE TABLE info (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE seeds (rel TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+        " mtime_ns INTEGER NOT NULL, id TEXT, published REAL, updated REAL, meta TEXT, error TEXT);"
+        "CREATE TABLE rendered (key TEXT PRIMARY KEY, content TEXT NOT NULL,"
+        " summary TEXT NOT NULL, truncated INTEGER NOT NULL);"
+        "INSERT INTO info VALUES ('schema', '1');"
+        "INSERT INTO seeds VALUES ('a.md', 1, 1, NULL, NULL, NULL, NULL, 'bad');"
+    )
+    old.commit()
+    old.close()
+    for _ in range(2):  # the second open finds it laid out already
+        with State.open(tmp_path) as st_:
+            columns = {row[1] for row in st_.conn.execute("PRAGMA table_info(seeds)")}
+            assert {"site", "blocks"} <= columns
+            assert "language" in {row[1] for row in st_.conn.execute("PRAGMA table_info(rendered)")}
+            assert st_.errors() == [("a.md", "bad")] and st_.all_sites() == set()

@@ -18,6 +18,7 @@ import logging
 import os
 import sqlite3
 import time
+import zlib
 from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -241,6 +242,39 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {spec}")
 
 
+#: The ``PRAGMA user_version`` of a state laid out as :data:`_SCHEMA`,
+#: :data:`_INDEXES` and :data:`_ADDED_COLUMNS` say: a checksum of them, so
+#: any change to them brings every state up to date once, at its next open.
+_LAYOUT = zlib.crc32(repr((_SCHEMA, _INDEXES, _ADDED_COLUMNS)).encode()) & 0x7FFFFFFF
+
+
+def _lay_out(conn: sqlite3.Connection) -> None:
+    """Create what the state lacks (tables, indexes, columns, its schema row), in one transaction.
+
+    A fresh database is made in one commit (one sync) rather than one per
+    statement; a state of an earlier feeder gains its missing columns. The
+    statements are idempotent, so two processes laying out one state at once
+    both succeed (the second waits for the first's transaction).
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        _add_missing_columns(conn)  # before the indexes: one of them is on an added column
+        for name, spec in _INDEXES.items():
+            conn.execute(f"CREATE INDEX IF NOT EXISTS {name} {spec}")
+        row = conn.execute("SELECT value FROM info WHERE key='schema'").fetchone()
+        if row is None:
+            conn.execute("INSERT INTO info VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        conn.execute(f"PRAGMA user_version = {_LAYOUT}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 class State:
     """An open state database; use :meth:`open` as a context manager."""
 
@@ -284,14 +318,11 @@ class State:
         try:
             if not readonly:
                 conn.execute("PRAGMA synchronous=NORMAL")
-                conn.executescript(_SCHEMA)
-                for name, spec in _INDEXES.items():
-                    conn.execute(f"CREATE INDEX IF NOT EXISTS {name} {spec}")
-                _add_missing_columns(conn)
+                # Laid out already (the usual open): nothing to create or check.
+                if conn.execute("PRAGMA user_version").fetchone()[0] != _LAYOUT:
+                    _lay_out(conn)
             row = conn.execute("SELECT value FROM info WHERE key='schema'").fetchone()
-            if row is None and not readonly:
-                conn.execute("INSERT OR REPLACE INTO info VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            elif row is not None and row[0] != SCHEMA_VERSION:
+            if row is not None and row[0] != SCHEMA_VERSION:
                 raise StateError(
                     path,
                     f"state has schema {row[0]}, this feeder uses {SCHEMA_VERSION}: "

@@ -10,7 +10,9 @@ The walk is what a poll that finds nothing changed costs, so it does little
 more per file than ``os.scandir`` and ``stat`` do: the seeds are kept as
 three columns (paths relative to the seed directory, sizes, modification
 times) in the order the directories list them, with no object per seed, and
-sorted only when something asks for them sorted.
+sorted only when something asks for them sorted. Each directory is listed
+through a descriptor of it, so each file is looked up by its name in that
+directory (``fstatat``) rather than by its whole path from the root.
 """
 
 from __future__ import annotations
@@ -209,8 +211,14 @@ def scan(root: Path, *, many: int = 0, on_many: Callable[[], None] | None = None
         start, refused_start = len(rels), len(refused)
         runs.append((start, prefix.partition("/")[0]))
         others = []  # directories and symlinks: walked in name order (see below)
+        join = directory if directory.endswith(os.sep) else directory + os.sep
+        dir_fd = -1
         try:
-            with os.scandir(directory) as listing:
+            # Listed through a descriptor: each entry's stat is an fstatat()
+            # relative to it, ~10 % of a poll cheaper than a stat of the
+            # whole path. (Its entries' ``path`` is then their bare name.)
+            dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+            with os.scandir(dir_fd) as listing:
                 # The loop of every poll: one stat per seed, nothing per seed
                 # that a bare walk does not do but keep three fields (and
                 # is_seed_name inlined: a call per file is 4 % of a poll).
@@ -243,42 +251,47 @@ def scan(root: Path, *, many: int = 0, on_many: Callable[[], None] | None = None
                         if not plain:
                             others.append(entry)
         except OSError as e:  # the listing itself failed: none of the directory is taken
+            if dir_fd >= 0:
+                os.close(dir_fd)
             if first:
                 raise
             log.warning("%s: cannot list directory: %s", directory, e.strerror)
             del rels[start:], sizes[start:], mtimes[start:], refused[refused_start:]
             continue
         first = False
-        # In name order, so which of two paths to one directory (a symlink)
-        # is walked, and so every seed's rel, never depends on the listing.
-        for entry in sorted(others, key=_by_name, reverse=True):
-            name = entry.name
-            rel = prefix + name
-            try:
-                is_link = entry.is_symlink()
-                st = entry.stat(follow_symlinks=True)
-            except OSError:
-                if is_seed_name(name):
-                    refused.append((rel, "broken symlink or unreadable file"))
-                continue
-            if is_link:
-                target = os.path.realpath(entry.path)
-                if os.path.commonpath([real_root, target]) != real_root:
-                    if is_seed_name(name) or stat.S_ISDIR(st.st_mode):
-                        refused.append((rel, "symlink pointing outside the seed directory"))
+        try:
+            # In name order, so which of two paths to one directory (a symlink)
+            # is walked, and so every seed's rel, never depends on the listing.
+            for entry in sorted(others, key=_by_name, reverse=True):
+                name = entry.name
+                rel = prefix + name
+                try:
+                    is_link = entry.is_symlink()
+                    st = entry.stat(follow_symlinks=True)
+                except OSError:
+                    if is_seed_name(name):
+                        refused.append((rel, "broken symlink or unreadable file"))
                     continue
-            if stat.S_ISDIR(st.st_mode):
-                key = (st.st_dev, st.st_ino)
-                if key not in seen_dirs:
-                    seen_dirs.add(key)
-                    stack.append((entry.path, rel + "/"))
-            elif stat.S_ISREG(st.st_mode) and is_seed_name(name):
-                add_rel(rel)
-                add_size(st.st_size)
-                add_mtime(st.st_mtime_ns)
-                if pending and len(rels) >= many:
-                    pending = False
-                    on_many()  # type: ignore[misc]
+                if is_link:
+                    target = os.path.realpath(join + name)
+                    if os.path.commonpath([real_root, target]) != real_root:
+                        if is_seed_name(name) or stat.S_ISDIR(st.st_mode):
+                            refused.append((rel, "symlink pointing outside the seed directory"))
+                        continue
+                if stat.S_ISDIR(st.st_mode):
+                    key = (st.st_dev, st.st_ino)
+                    if key not in seen_dirs:
+                        seen_dirs.add(key)
+                        stack.append((join + name, rel + "/"))
+                elif stat.S_ISREG(st.st_mode) and is_seed_name(name):
+                    add_rel(rel)
+                    add_size(st.st_size)
+                    add_mtime(st.st_mtime_ns)
+                    if pending and len(rels) >= many:
+                        pending = False
+                        on_many()  # type: ignore[misc]
+        finally:  # the entries' stat() above is relative to it
+            os.close(dir_fd)
     return ScanResult(str(root), rels, sizes, mtimes, runs, tuple(sorted(refused)))
 
 
