@@ -96,4 +96,6 @@ def test_a_state_of_an_earlier_feeder_gains_the_missing_columns(tmp_path: Path) 
             columns = {row[1] for row in st_.conn.execute("PRAGMA table_info(seeds)")}
             assert {"site", "blocks"} <= columns
             assert "language" in {row[1] for row in st_.conn.execute("PRAGMA table_info(rendered)")}
-            assert st_.errors() == [("a.md", "bad")] and st_.all_sites() == set()
+            assert st_.errors() == [("a.md", "bad")] and st_.sites_of(["a.md"]) == set()
+            st_.mark_all_stale()  # the site index is on an added column
+            assert st_.stale(["x"]) == set()

@@ -39,7 +39,6 @@ from feeder.feeds.documents import (
 from feeder.feeds.filters import Matcher, source_slug
 from feeder.fsutil import Publication, file_signature
 from feeder.model import Entry, EntryMeta, FeedReport
-from feeder.seeds.urls import tag_uri
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +77,8 @@ def _planned(
 
 def plan_from(settings: Settings, published: Sequence[EntryMeta]) -> Plan:
     """The plan of ``settings``' extra feeds over ``published`` (newest first)."""
+    from feeder.seeds.urls import tag_uri
+
     tz = ZoneInfo(settings.timezone)
     authority, day = settings.feed.tag_authority, settings.feed.tag_date
     feeds: list[PlannedFeed] = []

@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from feeder.build.state import State, meta_from_json
-from feeder.build.workers import Workers
-from feeder.content.learned import Learned, chrome_of, fingerprints, learn, site_of
 from feeder.errors import SeedError
 from feeder.model import EntryMeta, SeedFile
-from feeder.seeds.read import read_path
+
+if TYPE_CHECKING:  # imported where used: a build that renders nothing never needs them
+    from feeder.build.workers import Workers
+    from feeder.content.learned import Learned
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,8 @@ def chrome_for(
     learned from are read from them, and so is an entry whose fingerprints
     were never needed before (an older article, beyond its site's newest).
     """
+    from feeder.content.learned import chrome_of, site_of
+
     if min_seeds <= 0 or not metas:
         return [()] * len(metas)
     sites = [site_of(m.canonical_url, m.source) for m in metas]
@@ -125,6 +129,8 @@ def learn_sites(
     or is no longer the version the state has, counts without lines: the
     next build sees it changed, reads it, and marks its site stale again.
     """
+    from feeder.content.learned import learn
+
     limit = max(LEARN_FROM, min_seeds)
     articles = {site: st.newest_articles(site, limit) for site in sites}
     todo: list[_Task] = [
@@ -156,6 +162,9 @@ def _fingerprint_all(todo: Sequence[_Task], workers: Workers | None) -> Iterable
 
 def fingerprint_chunk(todo: Sequence[_Task]) -> list[tuple[str, bytes]]:
     """(rel, packed fingerprints) of each seed of ``todo`` read unchanged (in a worker, too)."""
+    from feeder.content.learned import fingerprints
+    from feeder.seeds.read import read_path
+
     out: list[tuple[str, bytes]] = []
     for rel, path, digest in todo:
         try:

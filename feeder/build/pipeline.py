@@ -20,16 +20,15 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feeder import __version__
 from feeder.build import changes, learning
 from feeder.build import extra as more_feeds
-from feeder.build.ingest import CHUNK, PARALLEL_FROM, Progress, parse_seeds
 from feeder.build.lock import build_lock
 from feeder.build.state import SeedRecord, State, quarantine
 from feeder.build.workers import Workers
 from feeder.config import Settings, fingerprint
-from feeder.content.entry import make_cleaner, render_task, render_with_warnings
 from feeder.errors import OutputError, SeedDirError, ShrinkRefused, StateCorrupt
 from feeder.fsutil import Publication, file_signature, remove_stale_temps
 from feeder.model import (
@@ -44,8 +43,11 @@ from feeder.model import (
 )
 from feeder.seeds.scan import ScanResult, SeedStat, scan
 
-# The parsing stack (yaml, markdown, nh3, bs4, ...) is imported where it is
-# used (see feeder.build.ingest): a poll that finds nothing changed never loads it.
+# The parsing and rendering stacks (ingest, entry; yaml, markdown, nh3, bs4,
+# ...) are imported where they are used: a poll that finds nothing changed
+# never loads them.
+if TYPE_CHECKING:
+    from feeder.build.ingest import Progress
 
 log = logging.getLogger(__name__)
 
@@ -240,12 +242,19 @@ def _walk(
     try:
         found = scan(
             settings.seeds,
-            many=PARALLEL_FROM if cold else 0,
+            many=_parallel_from() if cold else 0,
             on_many=workers.prestart if workers is not None and cold else None,
         )
     except OSError as e:
         raise SeedDirError(f"{settings.seeds}: seed directory unusable: {e.strerror or e}") from e
     return found, reset, empty
+
+
+def _parallel_from() -> int:
+    """Changed seeds from which the parse runs in workers (see :mod:`feeder.build.ingest`)."""
+    from feeder.build.ingest import PARALLEL_FROM
+
+    return PARALLEL_FROM
 
 
 def _store_changes(
@@ -321,6 +330,8 @@ def _store_parsed(
 
     The sites of the seeds stored are added to ``sites``.
     """
+    from feeder.build.ingest import CHUNK, parse_seeds
+
     transient: list[Skipped] = []
     records: list[SeedRecord] = []
     # Most of the table rewritten (a cold build): index once, after the inserts.
@@ -395,6 +406,8 @@ def _render_published(
     Many entries to render, or workers already started by the parse, and the
     rendering happens in the workers.
     """
+    from feeder.content.entry import make_cleaner, render_task, render_with_warnings
+
     metas = [*st.published(settings.max_entries), *extra]
     if not metas:
         st.keep_rendered(())

@@ -25,11 +25,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from feeder.content.learned import Learned, unpack
 from feeder.errors import StateCorrupt, StateError, StateLocked
 from feeder.fsutil import make_dirs
 from feeder.model import EntryMeta, Rendered
+
+if TYPE_CHECKING:  # the learned chrome is read and kept only when entries are rendered
+    from feeder.content.learned import Learned
 
 log = logging.getLogger(__name__)
 
@@ -516,6 +519,8 @@ class State:
 
     def learned(self, sites: Iterable[str]) -> dict[str, Learned]:
         """The learned chrome of each of ``sites`` that has some."""
+        from feeder.content.learned import Learned, unpack
+
         out: dict[str, Learned] = {}
         for site in sites:
             row = self.conn.execute(
