@@ -53,10 +53,13 @@ def build_json(seeds: Path, out: Path, state: Path, *extra: str) -> dict[str, An
     return report
 
 
-def write_seed(directory: Path, name: str, front: str, body: str = "Body text.\n") -> Path:
+def write_seed_file(directory: Path, name: str, front: str, body: str = "Body text.\n") -> Path:
+    """Write a seed of front matter ``front`` and ``body`` at once (a temporary file renamed)."""
     path = directory / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"---\n{front.strip()}\n---\n\n{body}", encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(f"---\n{front.strip()}\n---\n\n{body}", encoding="utf-8")
+    os.replace(tmp, path)
     return path
 
 

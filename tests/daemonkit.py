@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from conftest import write_seed_file
+
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # the tests also import feeder in-process
     sys.path.insert(0, str(REPO))
@@ -60,17 +62,12 @@ def write_seed(
     body: str = "Body text of the article, long enough to be a paragraph.",
 ) -> Path:
     """Write one seed article the way the crawler does (front matter + Markdown)."""
-    seeds.mkdir(parents=True, exist_ok=True)
     url = f"https://example.org/{slug or Path(name).stem}"
-    text = (
-        f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\nurl: {url}\nsource: {source}\n"
-        f"date: {date}\nfetch_date: 2024-05-02T10:00:00\n---\n\n{body}\n"
+    front = (
+        f"title: {json.dumps(title, ensure_ascii=False)}\nurl: {url}\nsource: {source}\n"
+        f"date: {date}\nfetch_date: 2024-05-02T10:00:00"
     )
-    path = seeds / name
-    tmp = path.with_name(f".{name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_seed_file(seeds, name, front, f"{body}\n")
 
 
 def wait_for(check: Callable[[], T | None], *, timeout: float, what: str) -> T:
