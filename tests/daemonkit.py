@@ -8,6 +8,7 @@ that log instead of sleeping: :meth:`DaemonProc.wait_for` polls with a deadline.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from conftest import write_seed_file
 
@@ -90,6 +92,30 @@ def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict
             return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
     except urllib.error.HTTPError as e:
         return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def exact_request(
+    daemon: DaemonProc, path: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
+    """Send one request exactly as given (no default Accept or Accept-Encoding, ``path`` as is)."""
+    parts = urlsplit(daemon.base)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in (headers or {}).items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def server_address(daemon: DaemonProc) -> tuple[str, int]:
+    """The host and port the daemon serves on."""
+    parts = urlsplit(daemon.base)
+    assert parts.hostname and parts.port
+    return parts.hostname, parts.port
 
 
 class DaemonProc:
