@@ -11,6 +11,7 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import pytest
 from conftest import write_seed_file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -116,6 +118,29 @@ def server_address(daemon: DaemonProc) -> tuple[str, int]:
     parts = urlsplit(daemon.base)
     assert parts.hostname and parts.port
     return parts.hostname, parts.port
+
+
+def chromium() -> str:
+    """The path of a Chromium binary; skips the test where none is installed."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.skip("Chromium is not installed (Debian package `chromium`)")
+
+
+def run_chromium(profile: Path, *args: str) -> str:
+    """Run headless Chromium with ``args`` on the profile directory ``profile``; its stdout."""
+    done = subprocess.run(
+        [
+            chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args,
+        ],
+        capture_output=True, text=True, timeout=90, env=child_env(profile.parent),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
 
 
 class DaemonProc:

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
-import subprocess
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -33,7 +31,14 @@ from typing import Any
 import feedparser
 import pytest
 from conftest import build_json
-from daemonkit import DaemonProc, child_env, exact_request, http_get, wait_for
+from daemonkit import (
+    DaemonProc,
+    chromium,
+    exact_request,
+    http_get,
+    run_chromium,
+    wait_for,
+)
 from hardkit import build, unsafe_markup
 from lxml import etree
 from lxml import html as lhtml
@@ -627,27 +632,6 @@ def test_health_turns_503_after_three_failed_polls(tmp_path: Path) -> None:
 # -- headless Chromium ----------------------------------------------------------------
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.skip("Chromium is not installed (Debian package `chromium`)")
-
-
-def _run_chromium(profile: Path, *args: str) -> str:
-    done = subprocess.run(
-        [
-            _chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args,
-        ],
-        capture_output=True, text=True, timeout=90, env=child_env(profile.parent),
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
-
-
 def _response_headers(net_log: Path, url: str) -> list[str]:
     """The response headers Chromium's net log recorded for ``url``."""
     data = json.loads(net_log.read_text(encoding="utf-8"))
@@ -664,11 +648,11 @@ def _response_headers(net_log: Path, url: str) -> list[str]:
 
 @pytest.mark.slow
 def test_chromium_shows_the_html_view_of_the_feed(daemon: DaemonProc, tmp_path: Path) -> None:
-    _chromium()
+    chromium()
     url = daemon.feed_url
     net_log = tmp_path / "net-log.json"
     SCREENSHOT.unlink(missing_ok=True)
-    _run_chromium(
+    run_chromium(
         tmp_path / "profile-shot", f"--screenshot={SCREENSHOT}", "--window-size=1200,1600",
         "--hide-scrollbars", f"--log-net-log={net_log}", url,
     )  # fmt: skip
@@ -678,7 +662,7 @@ def test_chromium_shows_the_html_view_of_the_feed(daemon: DaemonProc, tmp_path: 
     assert "content-type: text/html; charset=utf-8" in headers, headers
     assert "vary: accept, accept-encoding" in headers, headers
 
-    dom = _run_chromium(tmp_path / "profile-dom", "--dump-dom", url)
+    dom = run_chromium(tmp_path / "profile-dom", "--dump-dom", url)
     doc = lhtml.document_fromstring(dom)
     assert doc.get("lang") == "zh-CN"
     assert doc.findtext(".//h1") == "View Test Feed"
