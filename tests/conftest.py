@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,13 @@ def write_seed_file(directory: Path, name: str, front: str, body: str = "Body te
     tmp.write_text(f"---\n{front.strip()}\n---\n\n{body}", encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def write_seed_tree(seeds: Path, n: int, seed: Callable[[int], tuple[str, str]]) -> Path:
+    """Write seeds ``d{i % 7}/{i:05}.md`` for ``i < n``, each of ``seed(i)``'s front and body."""
+    for i in range(n):
+        write_seed_file(seeds, f"d{i % 7}/{i:05}.md", *seed(i))
+    return seeds
 
 
 def require_shared() -> Path:
