@@ -19,6 +19,19 @@ CORPUS = SHARED / "corpus"
 #: The project's RELAX NG grammar of RFC 4287 (the one ``hardkit`` validates with).
 SCHEMA = REPO / "tests" / "fixtures" / "atom.rnc"
 
+#: Text of WeChat's page around an article (buttons, prompts): none of it is the article's.
+WECHAT_CHROME = (
+    "预览时标签不可点",
+    "微信扫一扫",
+    "继续滑动看下一个",
+    "轻触阅读原文",
+    "向上滑动看下一个",
+    "知道了",
+    "使用完整服务",
+    "轻点两下取消赞",
+    "取消 允许",
+)
+
 
 def run_feeder(
     *args: str, cwd: Path | None = None, check: bool = True, env: dict[str, str] | None = None
