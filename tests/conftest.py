@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,19 @@ SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus"
 #: The project's RELAX NG grammar of RFC 4287 (the one ``hardkit`` validates with).
 SCHEMA = REPO / "tests" / "fixtures" / "atom.rnc"
+
+#: Text of WeChat's page around an article (buttons, prompts): none of it is the article's.
+WECHAT_CHROME = (
+    "预览时标签不可点",
+    "微信扫一扫",
+    "继续滑动看下一个",
+    "轻触阅读原文",
+    "向上滑动看下一个",
+    "知道了",
+    "使用完整服务",
+    "轻点两下取消赞",
+    "取消 允许",
+)
 
 
 def run_feeder(
@@ -53,11 +67,21 @@ def build_json(seeds: Path, out: Path, state: Path, *extra: str) -> dict[str, An
     return report
 
 
-def write_seed(directory: Path, name: str, front: str, body: str = "Body text.\n") -> Path:
+def write_seed_file(directory: Path, name: str, front: str, body: str = "Body text.\n") -> Path:
+    """Write a seed of front matter ``front`` and ``body`` at once (a temporary file renamed)."""
     path = directory / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"---\n{front.strip()}\n---\n\n{body}", encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(f"---\n{front.strip()}\n---\n\n{body}", encoding="utf-8")
+    os.replace(tmp, path)
     return path
+
+
+def write_seed_tree(seeds: Path, n: int, seed: Callable[[int], tuple[str, str]]) -> Path:
+    """Write seeds ``d{i % 7}/{i:05}.md`` for ``i < n``, each of ``seed(i)``'s front and body."""
+    for i in range(n):
+        write_seed_file(seeds, f"d{i % 7}/{i:05}.md", *seed(i))
+    return seeds
 
 
 def require_shared() -> Path:

@@ -8,8 +8,10 @@ that log instead of sleeping: :meth:`DaemonProc.wait_for` polls with a deadline.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +20,10 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import write_seed_file
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # the tests also import feeder in-process
@@ -60,17 +66,12 @@ def write_seed(
     body: str = "Body text of the article, long enough to be a paragraph.",
 ) -> Path:
     """Write one seed article the way the crawler does (front matter + Markdown)."""
-    seeds.mkdir(parents=True, exist_ok=True)
     url = f"https://example.org/{slug or Path(name).stem}"
-    text = (
-        f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\nurl: {url}\nsource: {source}\n"
-        f"date: {date}\nfetch_date: 2024-05-02T10:00:00\n---\n\n{body}\n"
+    front = (
+        f"title: {json.dumps(title, ensure_ascii=False)}\nurl: {url}\nsource: {source}\n"
+        f"date: {date}\nfetch_date: 2024-05-02T10:00:00"
     )
-    path = seeds / name
-    tmp = path.with_name(f".{name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_seed_file(seeds, name, front, f"{body}\n")
 
 
 def wait_for(check: Callable[[], T | None], *, timeout: float, what: str) -> T:
@@ -93,6 +94,53 @@ def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict
             return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
     except urllib.error.HTTPError as e:
         return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def exact_request(
+    daemon: DaemonProc, path: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
+    """Send one request exactly as given (no default Accept or Accept-Encoding, ``path`` as is)."""
+    parts = urlsplit(daemon.base)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in (headers or {}).items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def server_address(daemon: DaemonProc) -> tuple[str, int]:
+    """The host and port the daemon serves on."""
+    parts = urlsplit(daemon.base)
+    assert parts.hostname and parts.port
+    return parts.hostname, parts.port
+
+
+def chromium() -> str:
+    """The path of a Chromium binary; skips the test where none is installed."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.skip("Chromium is not installed (Debian package `chromium`)")
+
+
+def run_chromium(profile: Path, *args: str) -> str:
+    """Run headless Chromium with ``args`` on the profile directory ``profile``; its stdout."""
+    done = subprocess.run(
+        [
+            chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args,
+        ],
+        capture_output=True, text=True, timeout=90, env=child_env(profile.parent),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
 
 
 class DaemonProc:

@@ -22,20 +22,23 @@ client that prefers ``text/html`` asking for the feed's own URL:
 from __future__ import annotations
 
 import gzip
-import http.client
 import json
-import shutil
-import subprocess
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import feedparser
 import pytest
 from conftest import build_json
-from daemonkit import DaemonProc, child_env, http_get, wait_for
+from daemonkit import (
+    DaemonProc,
+    chromium,
+    exact_request,
+    http_get,
+    run_chromium,
+    wait_for,
+)
 from hardkit import build, unsafe_markup
 from lxml import etree
 from lxml import html as lhtml
@@ -457,23 +460,6 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProc]:
         yield d
 
 
-def _req(
-    daemon: DaemonProc, path: str, headers: dict[str, str] | None = None, method: str = "GET"
-) -> tuple[int, dict[str, str], bytes]:
-    """One request exactly as given (no default Accept or Accept-Encoding)."""
-    parts = urlsplit(daemon.base)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        for name, value in (headers or {}).items():
-            conn.putheader(name, value)
-        conn.endheaders()
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
-
-
 def _public(daemon: DaemonProc) -> Path:
     return daemon.output.parent
 
@@ -491,13 +477,13 @@ FEED_URLS = [
 @pytest.mark.parametrize(("path", "page"), FEED_URLS)
 @pytest.mark.slow
 def test_a_browser_gets_the_page(daemon: DaemonProc, path: str, page: str, accept: str) -> None:
-    status, headers, body = _req(daemon, path, {"Accept": accept})
+    status, headers, body = exact_request(daemon, path, {"Accept": accept})
     assert status == 200
     assert headers["content-type"] == "text/html; charset=utf-8"
     assert headers["vary"] == "Accept, Accept-Encoding"
     assert headers["cache-control"] == "no-cache"
     assert body == (_public(daemon) / page).read_bytes()
-    _, direct, _ = _req(daemon, "/" + page)
+    _, direct, _ = exact_request(daemon, "/" + page)
     assert headers["etag"] == direct["etag"]
 
 
@@ -507,7 +493,7 @@ def test_per_source_feeds_negotiate_too(daemon: DaemonProc) -> None:
     for feed in feeds:
         for suffix in (".atom", ".rss"):
             path = f"/sources/{feed.stem}{suffix}"
-            status, headers, body = _req(daemon, path, {"Accept": CHROMIUM_ACCEPT})
+            status, headers, body = exact_request(daemon, path, {"Accept": CHROMIUM_ACCEPT})
             assert status == 200 and headers["content-type"].startswith("text/html"), path
             assert body == feed.with_suffix(".html").read_bytes()
 
@@ -529,7 +515,7 @@ MEDIA = {
 @pytest.mark.parametrize("reader", sorted(READERS))
 @pytest.mark.parametrize("path", [p for p, _ in FEED_URLS])
 def test_feed_readers_get_the_feed(daemon: DaemonProc, path: str, reader: str) -> None:
-    status, headers, body = _req(daemon, path, READERS[reader])
+    status, headers, body = exact_request(daemon, path, READERS[reader])
     assert status == 200
     assert headers["content-type"] == MEDIA[Path(path).suffix]
     assert headers["vary"] == "Accept, Accept-Encoding"
@@ -546,7 +532,7 @@ def test_real_feedparser_reads_the_feed(daemon: DaemonProc) -> None:
 def test_the_page_itself_is_served_as_usual(daemon: DaemonProc) -> None:
     for accept in (CHROMIUM_ACCEPT, FEEDPARSER_ACCEPT, None):
         headers_in = {} if accept is None else {"Accept": accept}
-        status, headers, body = _req(daemon, "/feed.html", headers_in)
+        status, headers, body = exact_request(daemon, "/feed.html", headers_in)
         assert status == 200 and headers["content-type"] == "text/html; charset=utf-8"
         assert headers["vary"] == "Accept-Encoding"
         assert body == (_public(daemon) / "feed.html").read_bytes()
@@ -554,28 +540,34 @@ def test_the_page_itself_is_served_as_usual(daemon: DaemonProc) -> None:
 
 def test_each_representation_has_its_own_etag(daemon: DaemonProc) -> None:
     browser = {"Accept": CHROMIUM_ACCEPT}
-    _, page, page_body = _req(daemon, "/feed.atom", browser)
-    _, feed, _ = _req(daemon, "/feed.atom")
+    _, page, page_body = exact_request(daemon, "/feed.atom", browser)
+    _, feed, _ = exact_request(daemon, "/feed.atom")
     assert page["etag"] != feed["etag"]
     # Each revalidates itself, never the other.
-    status, headers, body = _req(daemon, "/feed.atom", {**browser, "If-None-Match": page["etag"]})
+    status, headers, body = exact_request(
+        daemon, "/feed.atom", {**browser, "If-None-Match": page["etag"]}
+    )
     assert (status, body) == (304, b"")
     assert headers["etag"] == page["etag"] and headers["vary"] == "Accept, Accept-Encoding"
-    status, _, body = _req(daemon, "/feed.atom", {**browser, "If-None-Match": feed["etag"]})
+    status, _, body = exact_request(
+        daemon, "/feed.atom", {**browser, "If-None-Match": feed["etag"]}
+    )
     assert status == 200 and body == page_body
-    status, headers, body = _req(daemon, "/feed.atom", {"If-None-Match": page["etag"]})
+    status, headers, body = exact_request(daemon, "/feed.atom", {"If-None-Match": page["etag"]})
     assert status == 200 and headers["content-type"].startswith("application/atom+xml")
-    assert (_req(daemon, "/feed.atom", {"If-None-Match": feed["etag"]})[0]) == 304
+    assert (exact_request(daemon, "/feed.atom", {"If-None-Match": feed["etag"]})[0]) == 304
     # gzip of the page: its own tag again.
-    status, headers, body = _req(daemon, "/feed.atom", {**browser, "Accept-Encoding": "gzip"})
+    status, headers, body = exact_request(
+        daemon, "/feed.atom", {**browser, "Accept-Encoding": "gzip"}
+    )
     assert status == 200 and headers["content-encoding"] == "gzip"
     assert headers["etag"] == page["etag"][:-1] + '-gzip"'
     assert gzip.decompress(body) == page_body
     # HEAD and a range of the page.
-    status, headers, body = _req(daemon, "/feed.atom", browser, method="HEAD")
+    status, headers, body = exact_request(daemon, "/feed.atom", browser, method="HEAD")
     assert (status, body) == (200, b"") and headers["content-type"].startswith("text/html")
     assert int(headers["content-length"]) == len(page_body)
-    status, headers, body = _req(daemon, "/feed.atom", {**browser, "Range": "bytes=0-14"})
+    status, headers, body = exact_request(daemon, "/feed.atom", {**browser, "Range": "bytes=0-14"})
     assert status == 206 and body == page_body[:15] == b"<!DOCTYPE html>"
     assert headers["content-range"] == f"bytes 0-14/{len(page_body)}"
 
@@ -583,7 +575,9 @@ def test_each_representation_has_its_own_etag(daemon: DaemonProc) -> None:
 def test_an_atom_document_without_a_page_keeps_the_stylesheet_view(daemon: DaemonProc) -> None:
     archive = _public(daemon) / "all-archive-1.atom"
     assert archive.is_file() and b"<?xml-stylesheet" in archive.read_bytes()
-    status, headers, body = _req(daemon, "/all-archive-1.atom", {"Accept": CHROMIUM_ACCEPT})
+    status, headers, body = exact_request(
+        daemon, "/all-archive-1.atom", {"Accept": CHROMIUM_ACCEPT}
+    )
     assert status == 200 and headers["content-type"] == "application/xml; charset=utf-8"
     assert headers["vary"] == "Accept, Accept-Encoding" and body == archive.read_bytes()
     # Every feed document keeps its stylesheet for static servers.
@@ -594,7 +588,7 @@ def test_an_atom_document_without_a_page_keeps_the_stylesheet_view(daemon: Daemo
 def test_health_is_ok_json_and_never_cached(daemon: DaemonProc) -> None:
     (_public(daemon) / "-").mkdir(exist_ok=True)
     (_public(daemon) / "-" / "health").write_text("a file", encoding="utf-8")
-    status, headers, body = _req(daemon, "/-/health")
+    status, headers, body = exact_request(daemon, "/-/health")
     assert status == 200
     assert headers["content-type"] == "application/json"
     assert headers["cache-control"] == "no-store"
@@ -602,12 +596,12 @@ def test_health_is_ok_json_and_never_cached(daemon: DaemonProc) -> None:
     assert report["status"] == "ok" and report["consecutive_failures"] == 0
     assert report["last_poll"]["result"] in ("updated", "unchanged")
     assert set(report) == {"status", "consecutive_failures", "last_poll"}
-    status, headers, body = _req(daemon, "/-/health", method="HEAD")
+    status, headers, body = exact_request(daemon, "/-/health", method="HEAD")
     assert (status, body) == (200, b"") and headers["cache-control"] == "no-store"
     # Nothing below /-/ is a file, however it is spelt.
     for path in ("/-/./health", "/-/health/", "/-//health", "/x/../-/health"):
-        assert _req(daemon, path)[0] == 404, path
-    assert _req(daemon, "/-/health", method="POST")[0] in (404, 405)
+        assert exact_request(daemon, path)[0] == 404, path
+    assert exact_request(daemon, "/-/health", method="POST")[0] in (404, 405)
 
 
 @pytest.mark.slow
@@ -638,27 +632,6 @@ def test_health_turns_503_after_three_failed_polls(tmp_path: Path) -> None:
 # -- headless Chromium ----------------------------------------------------------------
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.skip("Chromium is not installed (Debian package `chromium`)")
-
-
-def _run_chromium(profile: Path, *args: str) -> str:
-    done = subprocess.run(
-        [
-            _chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args,
-        ],
-        capture_output=True, text=True, timeout=90, env=child_env(profile.parent),
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
-
-
 def _response_headers(net_log: Path, url: str) -> list[str]:
     """The response headers Chromium's net log recorded for ``url``."""
     data = json.loads(net_log.read_text(encoding="utf-8"))
@@ -675,11 +648,11 @@ def _response_headers(net_log: Path, url: str) -> list[str]:
 
 @pytest.mark.slow
 def test_chromium_shows_the_html_view_of_the_feed(daemon: DaemonProc, tmp_path: Path) -> None:
-    _chromium()
+    chromium()
     url = daemon.feed_url
     net_log = tmp_path / "net-log.json"
     SCREENSHOT.unlink(missing_ok=True)
-    _run_chromium(
+    run_chromium(
         tmp_path / "profile-shot", f"--screenshot={SCREENSHOT}", "--window-size=1200,1600",
         "--hide-scrollbars", f"--log-net-log={net_log}", url,
     )  # fmt: skip
@@ -689,7 +662,7 @@ def test_chromium_shows_the_html_view_of_the_feed(daemon: DaemonProc, tmp_path: 
     assert "content-type: text/html; charset=utf-8" in headers, headers
     assert "vary: accept, accept-encoding" in headers, headers
 
-    dom = _run_chromium(tmp_path / "profile-dom", "--dump-dom", url)
+    dom = run_chromium(tmp_path / "profile-dom", "--dump-dom", url)
     doc = lhtml.document_fromstring(dom)
     assert doc.get("lang") == "zh-CN"
     assert doc.findtext(".//h1") == "View Test Feed"

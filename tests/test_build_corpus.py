@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import feedparser
 import pytest
-from conftest import assert_valid_atom, build_json, require_shared
+from conftest import WECHAT_CHROME, assert_valid_atom, build_json, require_shared
 from lxml import etree, html
 
 from feeder.seeds.parse import parse_bytes
@@ -132,17 +132,7 @@ def test_user_seed(built: dict[str, Any]) -> None:
         "（来源：央视新闻）",
     ):
         assert sentence in text
-    for chrome in (
-        "预览时标签不可点",
-        "微信扫一扫",
-        "继续滑动看下一个",
-        "轻触阅读原文",
-        "向上滑动看下一个",
-        "知道了",
-        "使用完整服务",
-        "轻点两下取消赞",
-        "取消 允许",
-    ):
+    for chrome in WECHAT_CHROME:
         assert chrome not in text, chrome
     assert "cover_image" not in entry.content[0].value
     assert text.count("关注 | 联大通过") == 0  # the repeated title heading is gone

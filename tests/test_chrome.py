@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, build_json, run_feeder, write_seed
+from conftest import CORPUS, build_json, run_feeder, write_seed_file
 from lxml import html
 
 from feeder.config import Settings
@@ -534,7 +534,9 @@ def test_feeder_build_and_check_explain(tmp_path: Path) -> None:
     seeds.mkdir()
     for name, page in (("en.txt", EN_BLOG), ("zh.txt", ZH_NEWS)):
         (seeds / name).write_bytes(page)
-    write_seed(seeds, "short.txt", "title: A short note\nurl: https://short.example/1", "Hi.\n")
+    write_seed_file(
+        seeds, "short.txt", "title: A short note\nurl: https://short.example/1", "Hi.\n"
+    )
     out = tmp_path / "feed.atom"
     report = build_json(seeds, out, tmp_path / "state")
     assert report["entries"] == 3

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from bs4 import BeautifulSoup
+from conftest import WECHAT_CHROME
 
 from feeder.content.clean import Cleaned, clean_html, explain
 from feeder.content.render import render_markdown
@@ -93,21 +94,7 @@ SEED_SENTENCES = [
     "公约将于2025年在越南首都河内举行的正式仪式上开放签署，并将在第40个签署国批准后90天生效。",
     "（来源：央视新闻）",
 ]
-SEED_FURNITURE = [
-    "预览时标签不可点",
-    "微信扫一扫",
-    "继续滑动看下一个",
-    "轻触阅读原文",
-    "向上滑动看下一个",
-    "知道了",
-    "取消 允许",
-    "轻点两下取消赞",
-    "轻点两下取消在看",
-    "使用完整服务",
-    "使用小程序",
-    "关注该公众号",
-    "听过",
-]
+SEED_FURNITURE = [*WECHAT_CHROME, "轻点两下取消在看", "使用小程序", "关注该公众号", "听过"]
 
 
 def test_seed_keeps_every_sentence_and_loses_the_furniture() -> None:

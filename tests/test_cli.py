@@ -9,7 +9,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import REPO, assert_valid_atom, build_json, run_feeder, write_seed
+from conftest import REPO, assert_valid_atom, build_json, run_feeder, write_seed_file
 
 FRONT = "title: {t}\nurl: {u}\nsource: Example\ndate: {d}\nfetch_date: {f}"
 
@@ -23,7 +23,7 @@ def seed(
     fetched: str = "2024-05-02T10:00:00",
     body: str = "Some article text.\n",
 ) -> Path:
-    return write_seed(d, name, FRONT.format(t=t, u=u, d=day, f=fetched), body)
+    return write_seed_file(d, name, FRONT.format(t=t, u=u, d=day, f=fetched), body)
 
 
 @pytest.mark.slow

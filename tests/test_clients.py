@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemonkit import DaemonProc, child_env, write_seed
+from daemonkit import DaemonProc, child_env, run_chromium, write_seed
 
 TITLES = ["Client article one", "Client article two", "Client article three"]
 
@@ -89,43 +89,9 @@ def test_newsboat(daemon: DaemonProc, tmp_path: Path) -> None:
     assert _newsboat_items(cache) == sorted([*TITLES, "Client article four"])
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.skip("Chromium is not installed (Debian package `chromium`)")
-
-
-def _dump_dom(url: str, profile: Path) -> str:
-    done = subprocess.run(
-        [
-            _chromium(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            f"--user-data-dir={profile}",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        env=child_env(profile.parent),
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
-
-
 @pytest.mark.slow
 def test_chromium_index_page(daemon: DaemonProc, tmp_path: Path) -> None:
-    dom = _dump_dom(daemon.base, tmp_path / "profile")
+    dom = run_chromium(tmp_path / "profile", "--dump-dom", daemon.base)
     for title in TITLES:
         assert title in dom
     assert 'type="application/atom+xml"' in dom
@@ -133,7 +99,7 @@ def test_chromium_index_page(daemon: DaemonProc, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_chromium_renders_the_feed_with_its_stylesheet(daemon: DaemonProc, tmp_path: Path) -> None:
-    dom = _dump_dom(daemon.feed_url, tmp_path / "profile")
+    dom = run_chromium(tmp_path / "profile", "--dump-dom", daemon.feed_url)
     if "<pre" in dom and "&lt;feed" in dom:
         pytest.skip("this Chromium shows the feed as text: its XSLT support is disabled")
     assert "<h1>" in dom and "subscribe" in dom

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import feedparser
 import pytest
-from conftest import assert_valid_atom, require_shared, run_feeder, write_seed
+from conftest import assert_valid_atom, require_shared, run_feeder, write_seed_file
 from lxml import etree
 
 from feeder.feeds.filters import source_slug
@@ -47,7 +47,7 @@ def titles(path: Path) -> set[str]:
 def seed(root: Path, name: str, title: str, url: str, source: str, day: str, **kw: str) -> None:
     extra = "".join(f"\n{k}: {v}" for k, v in kw.items() if k != "body")
     front = f"title: {title}\nurl: {url}\nsource: {source}\ndate: {day}{extra}"
-    write_seed(root / "seeds", name, front, kw.get("body", "Plain body text.\n"))
+    write_seed_file(root / "seeds", name, front, kw.get("body", "Plain body text.\n"))
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_feeder, write_seed
+from conftest import run_feeder, write_seed_file
 from lxml import etree
 from lxml import html as lhtml
 
@@ -22,7 +22,7 @@ BODY = (
 
 def _images(tmp: Path, config: str) -> list[tuple[str, str | None]]:
     seeds, out = tmp / "seeds", tmp / "public" / "feed.atom"
-    write_seed(seeds, "wx.md", "title: WeChat\nurl: https://mp.weixin.qq.com/s/abc", BODY)
+    write_seed_file(seeds, "wx.md", "title: WeChat\nurl: https://mp.weixin.qq.com/s/abc", BODY)
     cfg = tmp / "feeder.toml"
     cfg.write_text(config, encoding="utf-8")
     run_feeder("build", "--config", str(cfg), "--seeds", str(seeds), "--output", str(out),

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_feeder, write_seed
+from conftest import run_feeder, write_seed_file
 from lxml import etree
 
 from feeder.content.language import detect, dominant, tag
@@ -33,9 +33,11 @@ def test_tags_and_detection() -> None:
 def _build(tmp: Path, config: str = "") -> tuple[etree._Element, dict[str, object]]:
     seeds, out = tmp / "seeds", tmp / "public" / "feed.atom"
     for i in range(3):
-        write_seed(seeds, f"zh{i}.md", f"title: 中文文章 {i}\nurl: https://e.org/zh{i}", ZH * 4)
-    write_seed(seeds, "en.md", "title: An English one\nurl: https://e.org/en", EN * 4)
-    write_seed(seeds, "fr.md", "title: Given\nurl: https://e.org/fr\nlang: fr_FR", EN * 4)
+        write_seed_file(
+            seeds, f"zh{i}.md", f"title: 中文文章 {i}\nurl: https://e.org/zh{i}", ZH * 4
+        )
+    write_seed_file(seeds, "en.md", "title: An English one\nurl: https://e.org/en", EN * 4)
+    write_seed_file(seeds, "fr.md", "title: Given\nurl: https://e.org/fr\nlang: fr_FR", EN * 4)
     cfg = tmp / "feeder.toml"
     cfg.write_text(config + '\n[[feeds]]\nname = "all"\nformats = ["atom", "json"]\n', "utf-8")
     run_feeder("build", "--config", str(cfg), "--seeds", str(seeds), "--output", str(out),

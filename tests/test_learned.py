@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import run_feeder, write_seed
+from conftest import run_feeder, write_seed_file
 from lxml import etree
 
 from feeder.build.learning import LEARN_FROM
@@ -34,7 +34,7 @@ def _article(seeds: Path, i: int, *, host: str = "blog.example.org", extra: str 
     front = (
         f"title: Article {i}\nurl: https://{host}/posts/{i}?utm_source=x\ndate: 2024-05-{i + 1:02}"
     )
-    write_seed(seeds, f"{i:03}_{host}.md", front, body)
+    write_seed_file(seeds, f"{i:03}_{host}.md", front, body)
 
 
 def _build(tmp: Path, seeds: Path, *extra: str, state: str = "state") -> bytes:
@@ -104,7 +104,9 @@ def test_wechat_accounts_learn_apart_and_explain_shows_the_learned_lines(
         for i in range(5):
             url = f"https://mp.weixin.qq.com/s?__biz={account}&mid={i}&idx=1&sn={i:x}&scene=21#rd"
             body = f"{TEMPLATE[0]} {account}\n\nArticle {i} of {account}: its own text here.\n"
-            write_seed(seeds, f"{account[2:5]}{i}.md", f"title: {account} {i}\nurl: {url}", body)
+            write_seed_file(
+                seeds, f"{account[2:5]}{i}.md", f"title: {account} {i}\nurl: {url}", body
+            )
     contents = _contents(_build(tmp_path, seeds))
     assert all("Example section" not in c for c in contents.values())
     assert all("its own text here" in c for c in contents.values())
@@ -120,7 +122,9 @@ def test_a_republished_article_is_not_chrome_and_learning_can_be_off(tmp_path: P
     seeds = tmp_path / "seeds"
     body = "One article, republished under six addresses, every line of it the same.\n"
     for i in range(6):
-        write_seed(seeds, f"r{i}.md", f"title: Same {i}\nurl: https://news.example.org/{i}", body)
+        write_seed_file(
+            seeds, f"r{i}.md", f"title: Same {i}\nurl: https://news.example.org/{i}", body
+        )
     assert all("republished" in c for c in _contents(_build(tmp_path, seeds)).values())
     cfg = tmp_path / "off.toml"
     cfg.write_text("[build]\nlearn_min_seeds = 0\n", encoding="utf-8")
@@ -166,7 +170,7 @@ def _dated(seeds: Path, i: int, *, host: str, lines: str) -> None:
     body = f"{lines}\n\nParagraph {i} of {host}, its own words on subject {i * 13}.\n"
     day = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=i)
     front = f"title: {host} {i}\nurl: https://{host}/p/{i}\ndate: {day:%Y-%m-%d}"
-    write_seed(seeds, f"{host}-{i:03}.md", front, body)
+    write_seed_file(seeds, f"{host}-{i:03}.md", front, body)
 
 
 @pytest.mark.slow

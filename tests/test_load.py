@@ -20,10 +20,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from daemonkit import DaemonProc, http_get, wait_for, write_seed
+from daemonkit import DaemonProc, http_get, server_address, wait_for, write_seed
 
 REQUESTS = 10_000
 CONNECTIONS = 100
@@ -38,12 +37,6 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProc]:
         d.start()
         yield d
         assert d.alive(), d.log()[-3000:]
-
-
-def _addr(daemon: DaemonProc) -> tuple[str, int]:
-    parts = urlsplit(daemon.base)
-    assert parts.hostname and parts.port
-    return parts.hostname, parts.port
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
@@ -106,7 +99,7 @@ async def _load(host: str, port: int, etag: str, size: int) -> dict[str, Any]:
 def test_ten_thousand_requests_without_errors(daemon: DaemonProc) -> None:
     status, headers, body = http_get(daemon.feed_url, {"Accept-Encoding": "identity"})
     assert status == 200 and headers["etag"]
-    host, port = _addr(daemon)
+    host, port = server_address(daemon)
     result = asyncio.run(_load(host, port, headers["etag"], len(body)))
     print(
         f"load: {REQUESTS} requests over {CONNECTIONS} connections: "
@@ -167,7 +160,7 @@ def _get(daemon: DaemonProc) -> int:
 def test_idle_and_slow_connections_do_not_block_others(daemon: DaemonProc) -> None:
     from feeder.service.server import HEAD_TIMEOUT
 
-    host, port = _addr(daemon)
+    host, port = server_address(daemon)
     idle = [socket.create_connection((host, port), timeout=5) for _ in range(50)]
     slow = [socket.create_connection((host, port), timeout=5) for _ in range(20)]
     for s in slow:
@@ -238,7 +231,7 @@ def _raw(host: str, port: int, data: bytes) -> int:
 
 @pytest.mark.parametrize("index", range(len(MALFORMED)))
 def test_malformed_and_huge_requests_get_4xx(daemon: DaemonProc, index: int) -> None:
-    host, port = _addr(daemon)
+    host, port = server_address(daemon)
     status = _raw(host, port, MALFORMED[index])
     assert 400 <= status < 500, status
     assert _get(daemon) == 200  # and the server still answers

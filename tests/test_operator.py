@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import run_feeder, write_seed
+from conftest import run_feeder, write_seed_file
 
 
 def _check(seeds: Path, tmp: Path) -> list[str]:
@@ -22,8 +22,10 @@ def _check(seeds: Path, tmp: Path) -> list[str]:
 @pytest.mark.slow
 def test_broken_yaml_read_line_by_line_is_a_warning_with_yamls_position(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
-    write_seed(seeds, "broken.md", "title: [unclosed\nurl: https://example.org/a\ndate: 2024-05-01")
-    write_seed(
+    write_seed_file(
+        seeds, "broken.md", "title: [unclosed\nurl: https://example.org/a\ndate: 2024-05-01"
+    )
+    write_seed_file(
         seeds,
         "colon.md",
         "title: Part 2: the end\nsource: SANS Internet Storm Center, InfoCON: green\n"
@@ -38,9 +40,9 @@ def test_broken_yaml_read_line_by_line_is_a_warning_with_yamls_position(tmp_path
 
 def test_date_fallback_names_the_value_it_used(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
-    path = write_seed(seeds, "nodate.md", "title: No dates\nurl: https://example.org/n")
+    path = write_seed_file(seeds, "nodate.md", "title: No dates\nurl: https://example.org/n")
     os.utime(path, (1_700_000_000, 1_700_000_000))
-    write_seed(
+    write_seed_file(
         seeds, "fetched.md", "title: Fetched\nurl: https://example.org/f\nfetch_date: 2024-05-02"
     )
     lines = _check(seeds, tmp_path)
@@ -52,7 +54,7 @@ def test_date_fallback_names_the_value_it_used(tmp_path: Path) -> None:
 
 def _dup_pair(seeds: Path, old: str, new: str) -> None:
     for name, fetched in ((old, "2024-05-02T10:00:00"), (new, "2024-05-03T10:00:00")):
-        write_seed(
+        write_seed_file(
             seeds,
             name,
             f"title: Same article\nurl: https://example.org/same?utm_source=x\n"
@@ -100,7 +102,7 @@ def test_one_daemon_per_output(tmp_path: Path) -> None:
     from daemonkit import DaemonProc, child_env, feeder_cmd
 
     with DaemonProc(tmp_path, interval=30, settle=0, serve=False) as daemon:
-        write_seed(daemon.seeds, "a.md", "title: A\nurl: https://example.org/a")
+        write_seed_file(daemon.seeds, "a.md", "title: A\nurl: https://example.org/a")
         daemon.start()
         assert daemon.proc is not None
         other = tmp_path / "other-state"
@@ -172,7 +174,9 @@ def test_json_output_is_one_line_and_messages_count_right(tmp_path: Path) -> Non
     import json
 
     seeds, out, state = tmp_path / "seeds", tmp_path / "public" / "feed.atom", tmp_path / "state"
-    path = write_seed(seeds, "one.md", "title: One\nurl: https://example.org/one\ndate: 2024-05-01")
+    path = write_seed_file(
+        seeds, "one.md", "title: One\nurl: https://example.org/one\ndate: 2024-05-01"
+    )
     common = ["--seeds", str(seeds), "--output", str(out), "--state-dir", str(state)]
     build = run_feeder("build", *common)
     assert "1 seed read, 1 entry written, 0 skipped" in build.stderr
@@ -202,7 +206,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
 
     seeds, out, state = tmp_path / "seeds", tmp_path / "public" / "feed.atom", tmp_path / "state"
     for i in range(1200):  # ~130 KB of problems: more than a pipe holds
-        write_seed(seeds, f"s{i}.md", f"title: Seed {i}\nurl: https://example.org/{i}")
+        write_seed_file(seeds, f"s{i}.md", f"title: Seed {i}\nurl: https://example.org/{i}")
     common = ["--seeds", str(seeds), "--output", str(out), "--state-dir", str(state)]
     cmd = [sys.executable, "-m", "feeder", "check", "--json", *common]
     shell = " ".join(f"'{c}'" for c in cmd) + " | head -c 10"
@@ -216,7 +220,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_file_where_a_directory_must_be_says_not_a_directory(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
-    write_seed(seeds, "a.md", "title: A\nurl: https://example.org/a")
+    write_seed_file(seeds, "a.md", "title: A\nurl: https://example.org/a")
     (tmp_path / "afile").write_text("x", encoding="utf-8")
     proc = run_feeder(
         "build", "--seeds", str(seeds), "--output", str(tmp_path / "afile" / "feed.atom"),
@@ -232,7 +236,7 @@ def test_status_asks_the_running_daemon(tmp_path: Path) -> None:
     from daemonkit import DaemonProc
 
     with DaemonProc(tmp_path, interval=30, settle=0) as daemon:
-        write_seed(daemon.seeds, "a.md", "title: A\nurl: https://example.org/a")
+        write_seed_file(daemon.seeds, "a.md", "title: A\nurl: https://example.org/a")
         (daemon.seeds / "empty.md").write_text("", encoding="utf-8")
         args = ["--config", str(daemon.config), "--seeds", str(daemon.seeds),
                 "--output", str(daemon.output), "--state-dir", str(daemon.state)]  # fmt: skip
@@ -260,12 +264,12 @@ def test_check_and_workers_name_the_seed_whose_text_rendering_repaired(tmp_path:
 
     seeds = tmp_path / "seeds"
     deep = "".join("  " * i + "- level\n" for i in range(60)) + "\nThe paragraph after.\n"
-    write_seed(seeds, "deep.md", "title: Deep\nurl: https://example.org/deep", deep)
+    write_seed_file(seeds, "deep.md", "title: Deep\nurl: https://example.org/deep", deep)
     lines = _check(seeds, tmp_path)
     assert any(line.startswith("deep.md: ") and "flattened" in line for line in lines), lines
     # A cold build big enough for worker processes: their warnings reach our log.
     for i in range(PARALLEL_FROM):
-        write_seed(
+        write_seed_file(
             seeds, f"s{i:05}.md", f"title: S{i}\nurl: https://example.org/{i}\ndate: 2024-05-01"
         )
     proc = run_feeder(

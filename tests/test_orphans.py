@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import write_seed_tree
 from daemonkit import child_env, feeder_cmd, wait_for
 
 import feeder.build.ingest
@@ -41,20 +42,23 @@ KILLS = [
 ]
 
 
+def _article(i: int) -> tuple[str, str]:
+    """The front matter and body of the corpus's seed ``i``."""
+    front = (
+        f"title: Article {i}\nurl: https://e{i % 5}.example.org/p/{i}\n"
+        f"source: Source {i % 9}\ndate: 2024-{1 + i % 12:02}-{1 + i % 28:02}"
+    )
+    body = (
+        f"# Article {i}\n\nSome *text* with a [link](/rel/{i}).\n\n"
+        "| a | b |\n|---|---|\n| 1 | 2 |\n"
+    )
+    return front, body
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("orphans")
-    seeds = root / "seeds"
-    for i in range(SEEDS):
-        d = seeds / f"d{i % 7}"
-        d.mkdir(parents=True, exist_ok=True)
-        (d / f"{i:05}.md").write_text(
-            f"---\ntitle: Article {i}\nurl: https://e{i % 5}.example.org/p/{i}\n"
-            f"source: Source {i % 9}\ndate: 2024-{1 + i % 12:02}-{1 + i % 28:02}\n---\n\n"
-            f"# Article {i}\n\nSome *text* with a [link](/rel/{i}).\n\n"
-            "| a | b |\n|---|---|\n| 1 | 2 |\n",
-            encoding="utf-8",
-        )
+    write_seed_tree(root / "seeds", SEEDS, _article)
     (root / "feeder.toml").write_text('[feed]\ntitle = "Orphans"\n', encoding="utf-8")
     return root
 

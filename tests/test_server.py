@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from daemonkit import DaemonProc, feed_titles, http_get, wait_for, write_seed
+from daemonkit import DaemonProc, exact_request, feed_titles, http_get, wait_for, write_seed
 
 HOSTILE_TITLE = 'Tom & Jerry <script>alert(1)</script> "quoted"'
 
@@ -34,15 +34,8 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProc]:
 
 def _raw(daemon: DaemonProc, target: str, method: str = "GET") -> tuple[int, bytes]:
     """Send ``target`` byte for byte (no client-side normalisation of ``..``)."""
-    parts = urlsplit(daemon.base)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
-    try:
-        conn.putrequest(method, target, skip_accept_encoding=True)
-        conn.endheaders()
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
+    status, _, body = exact_request(daemon, target, method=method)
+    return status, body
 
 
 @pytest.mark.slow
@@ -196,23 +189,6 @@ def test_feed_replaced_while_serving_is_never_torn(daemon: DaemonProc) -> None:
 RANGE_TEXT = "".join(f"{i:04d}\n" for i in range(400)).encode()  # 2000 bytes
 
 
-def _req(
-    daemon: DaemonProc, path: str, headers: dict[str, str] | None = None, method: str = "GET"
-) -> tuple[int, dict[str, str], bytes]:
-    """One request with exactly ``headers`` (no ``Accept-Encoding`` unless given)."""
-    parts = urlsplit(daemon.base)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        for name, value in (headers or {}).items():
-            conn.putheader(name, value)
-        conn.endheaders()
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
-
-
 @pytest.fixture(scope="module")
 def files(daemon: DaemonProc) -> dict[str, bytes]:
     """Files beside the feed: a text to take ranges of, a tiny text, an image."""
@@ -232,7 +208,7 @@ def files(daemon: DaemonProc) -> dict[str, bytes]:
 
 
 def _identity_etag(daemon: DaemonProc, path: str) -> str:
-    status, headers, _ = _req(daemon, path)
+    status, headers, _ = exact_request(daemon, path)
     assert status == 200 and "content-encoding" not in headers
     return headers["etag"]
 
@@ -268,7 +244,7 @@ def test_accept_encoding_q_values(
     daemon: DaemonProc, files: dict[str, bytes], accept: str | None, coding: str
 ) -> None:
     etag = _identity_etag(daemon, "/feed.atom")
-    status, headers, body = _req(
+    status, headers, body = exact_request(
         daemon, "/feed.atom", {} if accept is None else {"Accept-Encoding": accept}
     )
     assert status == 200
@@ -289,26 +265,28 @@ def test_tiny_and_binary_files_are_compressed_only_when_identity_is_refused(
     daemon: DaemonProc, files: dict[str, bytes]
 ) -> None:
     for path in ("/tiny.txt", "/pic.png"):
-        status, headers, body = _req(daemon, path, {"Accept-Encoding": "gzip"})
+        status, headers, body = exact_request(daemon, path, {"Accept-Encoding": "gzip"})
         assert status == 200 and "content-encoding" not in headers, path
         assert body == files[path[1:]]
         assert headers["vary"] == "Accept-Encoding"
-        status, headers, body = _req(daemon, path, {"Accept-Encoding": "gzip, identity;q=0"})
+        status, headers, body = exact_request(
+            daemon, path, {"Accept-Encoding": "gzip, identity;q=0"}
+        )
         assert headers["content-encoding"] == "gzip", path
         assert gzip.decompress(body) == files[path[1:]]
-    assert _req(daemon, "/pic.png")[1]["content-type"] == "image/png"
+    assert exact_request(daemon, "/pic.png")[1]["content-type"] == "image/png"
 
 
 def test_gzip_etag_is_stable_and_revalidates(daemon: DaemonProc, files: dict[str, bytes]) -> None:
     etag = _identity_etag(daemon, "/feed.atom")
     gz = {"Accept-Encoding": "gzip"}
-    _, first, body = _req(daemon, "/feed.atom", gz)
-    _, again, body_again = _req(daemon, "/feed.atom", gz)
+    _, first, body = exact_request(daemon, "/feed.atom", gz)
+    _, again, body_again = exact_request(daemon, "/feed.atom", gz)
     gz_etag = first["etag"]
     assert gz_etag == again["etag"] == etag[:-1] + '-gzip"' and body == body_again
 
     def revalidate(headers: dict[str, str]) -> tuple[int, str, str | None, bytes]:
-        status, got, body = _req(daemon, "/feed.atom", headers)
+        status, got, body = exact_request(daemon, "/feed.atom", headers)
         assert "Accept-Encoding" in got["vary"]
         return status, got["etag"], got.get("content-encoding"), body
 
@@ -327,7 +305,7 @@ def test_gzip_etag_is_stable_and_revalidates(daemon: DaemonProc, files: dict[str
     assert revalidate(refuses_identity)[:3] == (200, gz_etag, "gzip")
     assert revalidate({**gz, "If-None-Match": '"other"'})[:3] == (200, gz_etag, "gzip")
     # If-Modified-Since answers with the selected representation's tag.
-    since = _req(daemon, "/feed.atom")[1]["last-modified"]
+    since = exact_request(daemon, "/feed.atom")[1]["last-modified"]
     assert revalidate({**gz, "If-Modified-Since": since})[:2] == (304, gz_etag)
     assert revalidate({"If-Modified-Since": since})[:2] == (304, etag)
 
@@ -356,7 +334,7 @@ def test_range(
     etag = _identity_etag(daemon, "/range.txt")
     # A range is of the identity representation, whatever the client accepts.
     for accept in ({}, {"Accept-Encoding": "gzip"}):
-        got, headers, body = _req(daemon, "/range.txt", {"Range": spec, **accept})
+        got, headers, body = exact_request(daemon, "/range.txt", {"Range": spec, **accept})
         assert got == status, (spec, accept)
         assert headers["vary"] == "Accept-Encoding"
         if status == 416:
@@ -378,12 +356,12 @@ def test_range(
 
 def test_if_range_and_head(daemon: DaemonProc, files: dict[str, bytes]) -> None:
     etag = _identity_etag(daemon, "/range.txt")
-    _, packed, _ = _req(daemon, "/range.txt", {"Accept-Encoding": "gzip"})
+    _, packed, _ = exact_request(daemon, "/range.txt", {"Accept-Encoding": "gzip"})
     modified = packed["last-modified"]
     ask = {"Range": "bytes=100-199"}
 
     def get(headers: dict[str, str]) -> tuple[int, str | None]:
-        status, got, body = _req(daemon, "/range.txt", {**ask, **headers})
+        status, got, body = exact_request(daemon, "/range.txt", {**ask, **headers})
         if status == 206:
             assert body == RANGE_TEXT[100:200]
         return status, got.get("content-encoding")
@@ -398,9 +376,9 @@ def test_if_range_and_head(daemon: DaemonProc, files: dict[str, bytes]) -> None:
     # A client refusing identity is not sent a range of it.
     assert get({"Accept-Encoding": "gzip, identity;q=0"}) == (200, "gzip")
     # Range is defined for GET only.
-    status, headers, body = _req(daemon, "/range.txt", ask, method="HEAD")
+    status, headers, body = exact_request(daemon, "/range.txt", ask, method="HEAD")
     assert (status, body) == (200, b"") and headers["content-length"] == "2000"
-    status, headers, body = _req(daemon, "/range.txt", {"Accept-Encoding": "gzip"}, "HEAD")
+    status, headers, body = exact_request(daemon, "/range.txt", {"Accept-Encoding": "gzip"}, "HEAD")
     assert (status, body, headers["content-encoding"]) == (200, b"", "gzip")
     assert headers["content-length"] == packed["content-length"]
 

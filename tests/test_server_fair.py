@@ -15,10 +15,9 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
-from daemonkit import REPO, DaemonProc, wait_for, write_seed
+from daemonkit import REPO, DaemonProc, server_address, wait_for, write_seed
 
 from feeder.service.server import PER_CLIENT_CONNECTIONS
 
@@ -35,12 +34,6 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProc]:
         d.start()
         yield d
         assert d.alive(), d.log()[-3000:]
-
-
-def _addr(daemon: DaemonProc) -> tuple[str, int]:
-    parts = urlsplit(daemon.base)
-    assert parts.hostname and parts.port
-    return parts.hostname, parts.port
 
 
 def _open(host: str, port: int, source: str, count: int) -> list[socket.socket]:
@@ -74,7 +67,7 @@ def _closed_within(socks: list[socket.socket], seconds: float) -> list[socket.so
 
 @pytest.mark.slow
 def test_surplus_connections_of_one_client_are_reset_at_once(daemon: DaemonProc) -> None:
-    host, port = _addr(daemon)
+    host, port = server_address(daemon)
     socks = _open(host, port, ATTACKER, PER_CLIENT_CONNECTIONS + 10)
     try:
         # Far sooner than the 10 s request-head deadline: at accept.
@@ -100,7 +93,7 @@ def _ok(host: str, port: int, source: str) -> bool:
 @pytest.mark.slow
 def test_trusted_proxy_address_is_not_capped(daemon: DaemonProc) -> None:
     """Behind nginx every client comes from 127.0.0.1: it is not one client."""
-    host, port = _addr(daemon)
+    host, port = server_address(daemon)
     socks = _open(host, port, "127.0.0.1", PER_CLIENT_CONNECTIONS + 10)
     try:
         assert _closed_within(socks, 1.0) == []
@@ -113,7 +106,7 @@ def test_trusted_proxy_address_is_not_capped(daemon: DaemonProc) -> None:
 @pytest.mark.slow
 def test_slowloris_from_one_address_does_not_starve_another(daemon: DaemonProc) -> None:
     """250 reconnecting slowloris sockets; a normal client still gets every GET, fast."""
-    host, port = _addr(daemon)
+    host, port = server_address(daemon)
     attacker = Slowloris(host, port)
     thread = threading.Thread(target=attacker.run, args=(8.0,))
     thread.start()

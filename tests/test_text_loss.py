@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_shared, run_feeder, write_seed
+from conftest import require_shared, run_feeder, write_seed_file
 from lxml import etree
 from lxml import html as lhtml
 
@@ -168,7 +168,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name, (body, _, _) in all_cases.items():
         # Each case a page of a site of its own: their shared filler text is
         # not a site's template (feeder.content.learned would learn it as one).
-        write_seed(
+        write_seed_file(
             seeds,
             f"{name}.md",
             f"title: Case {name}\nurl: https://{name}.example.org/a\nsource: Example\n"
@@ -271,7 +271,7 @@ def test_cleaning_that_drops_most_of_the_article_warns(tmp_path: Path) -> None:
     )
     wall = "".join(f"[Menu entry number {i}](https://example.org/m/{i})\n\n" for i in range(15))
     lines = "".join(f"Short line {i} of a list of notes, plain text words.\n\n" for i in range(40))
-    write_seed(
+    write_seed_file(
         tmp_path / "seeds",
         "split.md",
         "title: Split\nurl: https://example.org/split\ndate: 2024-05-01",
@@ -299,7 +299,7 @@ def test_renderer_losing_text_is_reported_with_the_seed(
     from feeder.seeds.normalize import entry_meta
     from feeder.seeds.read import read_document
 
-    path = write_seed(
+    path = write_seed_file(
         tmp_path / "seeds",
         "deep.md",
         "title: Deep\nurl: https://example.org/deep\ndate: 2024-05-01",

@@ -17,7 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -45,6 +45,12 @@ def _published(public: Path) -> dict[str, tuple[str, int]]:
 
 def _cli(seeds: Path, out: Path, state: Path, *extra: str) -> list[str]:
     return ["--seeds", str(seeds), "--output", str(out), "--state-dir", str(state), *extra]
+
+
+def _articles(seeds: Path, title: str, numbers: Iterable[int]) -> None:
+    """Write seed ``s{i}.md`` titled ``{title} {i}`` for each ``i`` of ``numbers``."""
+    for i in numbers:
+        write_seed(seeds, f"s{i}.md", f"{title} {i}")
 
 
 def _corpus(tmp: Path, n: int = 10) -> tuple[Path, Path, Path]:
@@ -282,8 +288,7 @@ def test_the_daemon_keeps_the_feed_while_the_seeds_are_gone_and_republishes(
     tmp_path: Path,
 ) -> None:
     with DaemonProc(tmp_path, interval=0.3, settle=0, serve=False) as daemon:
-        for i in range(6):
-            write_seed(daemon.seeds, f"s{i}.md", f"Daemon article {i}")
+        _articles(daemon.seeds, "Daemon article", range(6))
         daemon.start()
         feed = daemon.output.read_bytes()
         assert len(feed_titles(feed)) == 6
@@ -314,12 +319,10 @@ def test_a_fresh_state_never_publishes_fewer_entries_for_unsettled_seeds(
     tmp_path: Path,
 ) -> None:
     with DaemonProc(tmp_path, interval=30, settle=3, serve=False) as daemon:
-        for i in range(8):
-            write_seed(daemon.seeds, f"s{i}.md", f"Settling article {i}")
+        _articles(daemon.seeds, "Settling article", range(8))
         build(daemon.seeds, daemon.output, tmp_path / "other-state")  # a feed published before
         assert len(feed_titles(daemon.output.read_bytes())) == 8
-        for i in range(4):  # half of the seeds were just (re)written
-            write_seed(daemon.seeds, f"s{i}.md", f"Settling article {i}")
+        _articles(daemon.seeds, "Settling article", range(4))  # half of them just (re)written
         daemon.start(wait=False)
         counts = []
         deadline = time.monotonic() + 8

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import run_feeder, write_seed
+from conftest import run_feeder, write_seed_file
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -337,14 +337,14 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 def test_build_publishes_no_password_and_no_disguised_host(tmp_path: Path) -> None:
     seeds, out, state = tmp_path / "seeds", tmp_path / "out" / "feed.atom", tmp_path / "state"
     common = "source: Example\ndate: 2024-05-01\nfetch_date: 2024-05-02T10:00:00"
-    write_seed(
+    write_seed_file(
         seeds,
         "secret.md",
         f"title: Secret\nurl: https://alice:s3cret@example.org/posts/1?utm_source=x\n{common}",
         "Read [the next part](/posts/2) too.\n",
     )
-    write_seed(seeds, "spoof.md", f"title: Spoof\nurl: https://аррӏе.com/login\n{common}")
-    write_seed(seeds, "plain.md", f"title: Plain\nurl: https://пример.рф/статья\n{common}")
+    write_seed_file(seeds, "spoof.md", f"title: Spoof\nurl: https://аррӏе.com/login\n{common}")
+    write_seed_file(seeds, "plain.md", f"title: Plain\nurl: https://пример.рф/статья\n{common}")
     proc = run_feeder(
         "build", "--seeds", str(seeds), "--output", str(out), "--state-dir", str(state)
     )
@@ -378,7 +378,7 @@ def test_links_inside_the_article_lose_their_user_name_and_password(tmp_path: Pa
         "See [the panel](https://bob:s3cret@x.org/admin) and [this](//carol:pw@y.org/), "
         "or [mail](mailto:me@example.org).\n\n![pic](https://u:p@img.example.org/a.png)\n"
     )
-    write_seed(seeds, "a.md", "title: A\nurl: https://example.org/a", body)
+    write_seed_file(seeds, "a.md", "title: A\nurl: https://example.org/a", body)
     run_feeder("build", "--seeds", str(seeds), "--output", str(out),
                "--state-dir", str(tmp_path / "state"))  # fmt: skip
     data = out.read_text(encoding="utf-8")

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import write_seed_tree
 
 import feeder
 import feeder.build.ingest
@@ -18,21 +19,18 @@ from feeder.build.workers import Workers
 from feeder.config import load_settings
 
 
-def _corpus(root: Path, n: int) -> Path:
-    seeds = root / "seeds"
-    for i in range(n):
-        d = seeds / f"d{i % 7}"
-        d.mkdir(parents=True, exist_ok=True)
-        (d / f"{i:05}.md").write_text(
-            f"---\ntitle: 文章 {i}: part {i % 13}\n"
-            f"url: https://e{i % 5}.example.org/p/{i}?utm_source=x\n"
-            f"source: Source {i % 9}\ndate: 2024-{1 + i % 12:02}-{1 + i % 28:02}\n"
-            f"fetch_date: 2024-12-31T{i % 24:02}:00:00\n---\n\n# 文章 {i}\n\n"
-            f"这是**第 {i} 篇**文章。Some *text* with a [link](/rel/{i}).\n\n"
-            "| a | b |\n|---|---|\n| 1 | 2 |\n",
-            encoding="utf-8",
-        )
-    return seeds
+def _article(i: int) -> tuple[str, str]:
+    """The front matter and body of the corpus's seed ``i``: Chinese text, a tracking query."""
+    front = (
+        f"title: 文章 {i}: part {i % 13}\nurl: https://e{i % 5}.example.org/p/{i}?utm_source=x\n"
+        f"source: Source {i % 9}\ndate: 2024-{1 + i % 12:02}-{1 + i % 28:02}\n"
+        f"fetch_date: 2024-12-31T{i % 24:02}:00:00"
+    )
+    body = (
+        f"# 文章 {i}\n\n这是**第 {i} 篇**文章。Some *text* with a [link](/rel/{i}).\n\n"
+        "| a | b |\n|---|---|\n| 1 | 2 |\n"
+    )
+    return front, body
 
 
 @pytest.mark.slow
@@ -40,7 +38,7 @@ def test_parallel_and_serial_builds_are_byte_identical(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     n = feeder.build.ingest.PARALLEL_FROM + 100
-    seeds = _corpus(tmp_path, n)
+    seeds = write_seed_tree(tmp_path / "seeds", n, _article)
 
     def run(name: str) -> tuple[bytes, int, int]:
         settings = load_settings(
