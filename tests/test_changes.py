@@ -12,6 +12,7 @@ seeds on disk and the feed equals that of a build from scratch.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import tempfile
@@ -24,7 +25,8 @@ from hypothesis import strategies as st
 
 from feeder.build import changes
 from feeder.build.pipeline import build
-from feeder.build.state import State
+from feeder.build.state import SeedRow, State, seed_record
+from feeder.seeds.scan import scan
 
 _PLACES = ["", "a/", "a.b/", "a-/", "a/deep/", "b/", "中文/", "b/c.md/"]
 _OPS = st.lists(
@@ -128,3 +130,54 @@ def test_a_poll_reads_only_the_directories_that_changed(tmp_path: Path) -> None:
         State.signatures = real  # type: ignore[method-assign]
     assert asked == [{"beta"}]
     assert result.parsed == 1 and result.entries == 10
+
+
+def test_a_large_flat_directory_keeps_its_ranges_and_finds_every_change(tmp_path: Path) -> None:
+    """Above SPLIT seeds a group is compared in ranges; a poll keeps them and their digests."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+
+    def write(name: str, text: str = "x") -> None:
+        path = seeds / name
+        path.write_text(text, encoding="utf-8")
+        os.utime(path, ns=(10**18, 10**18 + len(text)))  # long settled
+
+    for i in range(3 * changes.SPLIT + 10):
+        write(f"{i:05}_seed.md")
+    with State.open(tmp_path / "state") as state:
+
+        def poll() -> changes.Changes:
+            walk = changes.summarize(scan(seeds))
+            diff = changes.compare(state, walk, changes.stored(state), settle_seconds=2)
+            state.forget(diff.removed)
+            state.record_many(
+                seed_record(SeedRow(rel, size, mtime), meta=None, error="test")
+                for rel, _, size, mtime in diff.changed
+            )
+            changes.remember(state, walk, (), diff.ranges)
+            recorded = json.loads(state.get(changes.INFO_KEY) or "{}")["groups"][""]
+            found = walk.found
+            lows = [low for low, _ in recorded]
+            parts = changes._cut(found, found.groups()[""], lows)
+            assert [d for _, d in recorded] == [changes._digest(found, p) for p in parts]
+            assert all(0 < len(p) <= 2 * changes.SPLIT for p in parts)
+            return diff
+
+        def lows() -> list[str]:
+            return [low for low, _ in json.loads(state.get(changes.INFO_KEY) or "")["groups"][""]]
+
+        assert len(poll().changed) == 3 * changes.SPLIT + 10
+        first = lows()
+        write("01500_new.md")
+        assert [s[0] for s in poll().changed] == ["01500_new.md"]
+        assert lows() == first  # the ranges are kept
+        write("00007_seed.md", "changed")
+        (seeds / "02000_seed.md").unlink()
+        diff = poll()
+        assert [s[0] for s in diff.changed] == ["00007_seed.md"]
+        assert diff.removed == ["02000_seed.md"]
+        for i in range(2 * changes.SPLIT):  # one range grows past twice SPLIT: cut anew
+            write(f"00100_grown_{i:05}.md")
+        assert len(poll().changed) == 2 * changes.SPLIT
+        assert lows() != first
+        assert not poll().changed and not poll().removed

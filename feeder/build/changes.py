@@ -21,7 +21,7 @@ import itertools
 import json
 import time
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import overload
@@ -146,6 +146,9 @@ class Changes:
     changed: Seeds  #: sorted by rel
     removed: list[str]
     deferred: list[Skipped]
+    #: group → the digest of each of its ranges as the walk has it now (``None``:
+    #: not worked out), for the groups compared in the ranges the state knew.
+    ranges: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
 
 
 def summarize(found: ScanResult) -> Walk:
@@ -194,11 +197,14 @@ def compare(st: State, walk: Walk, last: Last, *, settle_seconds: float) -> Chan
         removed.extend(rel for rel in known if rel not in present)
 
     nothing: Sequence[int] = ()
+    ranges: dict[str, list[tuple[str, str | None]]] = {}
     for group in sorted(groups.keys() | old.keys()):
         positions = groups.get(group, nothing)
         was = old.get(group)
+        now: list[tuple[str, str | None]] | None = None
         if isinstance(was, list):
             lows = [low for low, _ in was]
+            now = ranges[group] = []
         elif was is not None and _digest(found, positions) == was:
             continue
         elif len(positions) <= SPLIT:
@@ -210,25 +216,40 @@ def compare(st: State, walk: Walk, last: Last, *, settle_seconds: float) -> Chan
         for k, (part, (low, digest_)) in enumerate(
             zip(_cut(found, positions, lows), was, strict=True)
         ):
-            if not digest_ or _digest(found, part) != digest_:  # "": not known to be up to date
+            digest_now = _digest(found, part) if digest_ else None
+            if now is not None:
+                now.append((low, digest_now))
+            if digest_now is None or digest_now != digest_:  # "": not known to be up to date
                 high = lows[k + 1] if k + 1 < len(lows) else None
                 against(st.signatures_between(group, low, high), part)
     changed.sort(key=rels.__getitem__)
-    return Changes(Seeds(found, changed), sorted(removed), deferred)
+    return Changes(Seeds(found, changed), sorted(removed), deferred, ranges)
 
 
-def remember(st: State, walk: Walk, unsettled: Iterable[str]) -> None:
+def remember(
+    st: State,
+    walk: Walk,
+    unsettled: Iterable[str],
+    ranges: Mapping[str, Sequence[tuple[str, str | None]]] | None = None,
+) -> None:
     """Record ``walk`` as the one the state is now up to date with.
 
     The groups (or ranges) of ``unsettled`` seeds (deferred, or to be
     retried) are not up to date: their digests are left out, and so is the
-    whole walk's, so the next poll compares them.
+    whole walk's, so the next poll compares them. A large group keeps the
+    ranges :func:`compare` found it in (``ranges``, with the digests it
+    worked out) while none of them is empty or grown past twice
+    :data:`SPLIT`; otherwise it is cut anew into even ranges.
     """
     found = walk.found
     digests: dict[str, Digests] = {}
     for group, positions in walk.groups.items():
         if len(positions) <= SPLIT:
             digests[group] = _digest(found, positions)
+            continue
+        kept = _kept_ranges(found, positions, (ranges or {}).get(group))
+        if kept is not None:
+            digests[group] = kept
             continue
         parts = -(-len(positions) // SPLIT)
         cuts = [len(positions) * i // parts for i in range(parts + 1)]
@@ -240,11 +261,29 @@ def remember(st: State, walk: Walk, unsettled: Iterable[str]) -> None:
     for rel in unsettled:
         pending = True
         group = group_of(rel)
-        ranges = digests.get(group)
-        if isinstance(ranges, list):
-            lows = [low for low, _ in ranges]
-            ranges[bisect.bisect_right(lows, rel) - 1][1] = ""
+        recorded = digests.get(group)
+        if isinstance(recorded, list):
+            lows = [low for low, _ in recorded]
+            recorded[bisect.bisect_right(lows, rel) - 1][1] = ""
         else:
             digests.pop(group, None)
     st.put(INFO_KEY, json.dumps({"v": VERSION, "groups": digests}, sort_keys=True))
     st.put(WALK_KEY, "" if pending else walk.digest)
+
+
+def _kept_ranges(
+    found: ScanResult,
+    positions: Sequence[int],
+    known: Sequence[tuple[str, str | None]] | None,
+) -> list[list[str]] | None:
+    """The ranges ``known`` of a large group with their digests now; None to cut it anew."""
+    if not known or known[0][0] != "":
+        return None
+    lows = [low for low, _ in known]
+    parts = _cut(found, positions, lows)
+    if any(not part or len(part) > 2 * SPLIT for part in parts):
+        return None
+    return [
+        [low, digest_ if digest_ is not None else _digest(found, part)]
+        for (low, digest_), part in zip(known, parts, strict=True)
+    ]

@@ -195,12 +195,12 @@ def _build(
     diff = changes.compare(st, walk, last, settle_seconds=settle_seconds)
     remove_stale_temps(out.parent)
     if not diff.changed and not diff.removed and intact:
-        changes.remember(st, walk, (d.path for d in diff.deferred))
+        changes.remember(st, walk, (d.path for d in diff.deferred), diff.ranges)
         return unchanged(diff.deferred)
 
     transient = _store_changes(st, settings, diff, progress, workers, found=found, empty=empty)
     # Unchanged until a seed changes: the next no-change poll checks this alone.
-    changes.remember(st, walk, (s.path for s in (*diff.deferred, *transient)))
+    changes.remember(st, walk, (s.path for s in (*diff.deferred, *transient)), diff.ranges)
     if diff.deferred and not st.get("output") and _published_count(out):
         # A fresh state with seeds still being written: publishing now would
         # drop their entries from a feed that has them; the next poll does it.
