@@ -25,7 +25,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from feeder.build.state import State, meta_from_json
+from feeder.build.state import State
 from feeder.errors import SeedError
 from feeder.model import EntryMeta, SeedFile
 
@@ -134,9 +134,9 @@ def learn_sites(
     limit = max(LEARN_FROM, min_seeds)
     articles = {site: st.newest_articles(site, limit) for site in sites}
     todo: list[_Task] = [
-        (rel, str(seed.path), meta_from_json(meta).digest)
+        (rel, str(seed.path), digest)
         for rows in articles.values()
-        for rel, blocks, meta in rows
+        for rel, blocks, digest in rows
         if blocks is None and (seed := seed_of(rel))
     ]
     found = dict(_fingerprint_all(todo, workers))

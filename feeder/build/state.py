@@ -479,7 +479,7 @@ class State:
         return out
 
     def newest_articles(self, site: str, limit: int) -> list[tuple[str, bytes | None, str]]:
-        """(rel, packed fingerprints or None, meta JSON) of ``site``'s ``limit`` newest articles.
+        """(rel, packed fingerprints or None, digest or "") of ``site``'s ``limit`` newest articles.
 
         One row per article (its newest fetch, as :meth:`published` ranks
         them), in the feed's order; the fingerprints are None when they were
@@ -492,7 +492,9 @@ class State:
                 AND (t.updated > s.updated OR (t.updated = s.updated AND t.rel > s.rel)))
             ORDER BY s.published DESC, s.updated DESC, s.id DESC LIMIT ?
         """
-        return [(str(r), b, str(m)) for r, b, m in self.conn.execute(sql, (site, int(limit)))]
+        rows = self.conn.execute(sql, (site, int(limit))).fetchall()
+        # The digest (of the version stored) is wanted only where fingerprints are to be made.
+        return [(str(r), b, self._decode(m).digest if b is None else "") for r, b, m in rows]
 
     def store_blocks(self, blocks: Iterable[tuple[str, bytes]]) -> None:
         """Keep the packed line fingerprints of seeds (rel, fingerprints)."""
