@@ -486,14 +486,15 @@ class State:
         never worked out (they are, on demand: see :mod:`feeder.build.learning`).
         """
         sql = """
-            SELECT s.rel, s.blocks, s.meta FROM seeds AS s
+            SELECT s.rel, s.blocks, CASE WHEN s.blocks IS NULL THEN s.meta END FROM seeds AS s
             WHERE s.site = ? AND s.id IS NOT NULL AND NOT EXISTS (
                 SELECT 1 FROM seeds AS t WHERE t.id = s.id
                 AND (t.updated > s.updated OR (t.updated = s.updated AND t.rel > s.rel)))
             ORDER BY s.published DESC, s.updated DESC, s.id DESC LIMIT ?
         """
         rows = self.conn.execute(sql, (site, int(limit))).fetchall()
-        # The digest (of the version stored) is wanted only where fingerprints are to be made.
+        # The row's metadata (for the digest of the version stored) is read only
+        # where fingerprints are to be made.
         return [(str(r), b, self._decode(m).digest if b is None else "") for r, b, m in rows]
 
     def store_blocks(self, blocks: Iterable[tuple[str, bytes]]) -> None:

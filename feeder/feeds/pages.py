@@ -231,18 +231,11 @@ def render_index(
     if feed_name in pages:
         page_href = escape(_local_href(pages[feed_name]))
         main_page = f'<p class="meta"><a href="{page_href}">Read the feed in the browser</a></p>\n'
-    return f"""<!DOCTYPE html>
-<html lang="{escape(of_feed(feed.language, (e.rendered.language for e in entries)) or "und")}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{_CSP}">
-<meta name="referrer" content="no-referrer">
-<title>{title}</title>
-<link rel="alternate" type="application/atom+xml" title="{title}" href="{href}">
-{discovery}<style>
-{_CSS}</style>
-</head>
+    language = of_feed(feed.language, (e.rendered.language for e in entries)) or "und"
+    alternate = (
+        f'<link rel="alternate" type="application/atom+xml" title="{title}" href="{href}">\n'
+    )
+    return f"""{_head(language, _CSP, title, alternate + discovery, _CSS)}
 <body>
 <header>
 <h1>{title}</h1>
@@ -257,6 +250,24 @@ def render_index(
 </body>
 </html>
 """
+
+
+def _head(language: str, csp: str, title: str, links: str, css: str) -> str:
+    """The start of a generated page, to ``</head>``: one policy, no referrer, its own CSS.
+
+    ``title`` is escaped already; ``links`` are ``<link>`` lines, each ending a line.
+    """
+    return f"""<!DOCTYPE html>
+<html lang="{escape(language)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="referrer" content="no-referrer">
+<title>{title}</title>
+{links}<style>
+{css}</style>
+</head>"""
 
 
 _FORMAT_NAMES = {
@@ -361,17 +372,7 @@ def render_feed_page(
     if not articles:
         articles = "<p>No entries yet.</p>"
     subtitle = f'<p class="sub">{escape(feed.subtitle)}</p>\n' if feed.subtitle else ""
-    return f"""<!DOCTYPE html>
-<html lang="{escape(language)}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{FEED_PAGE_CSP}">
-<meta name="referrer" content="no-referrer">
-<title>{title}</title>
-{"".join(heads)}<style>
-{_PAGE_CSS}</style>
-</head>
+    return f"""{_head(language, FEED_PAGE_CSP, title, "".join(heads), _PAGE_CSS)}
 <body>
 <header>
 <p class="note">This is a web feed. To subscribe, copy its address into your feed reader.</p>
