@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -228,6 +227,8 @@ def _keep_previous(path: Path, name: str) -> str | None:
 
 def _write_temp(path: Path, data: bytes) -> str:
     """A flushed temporary file holding ``data`` beside ``path`` (``.NAME.RANDOM.tmp``)."""
+    import tempfile  # only a build that writes needs it (~9 ms of imports)
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -838,3 +838,24 @@ def test_short_reads_are_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     real_read = os.read
     monkeypatch.setattr(os, "read", lambda fd, n: real_read(fd, min(n, 1000)))
     assert ingest.read_path("long.md", seed) == whole
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"---\r\ntitle: CRLF\r\n---\r\nbody line\r\nsecond\r\n",
+        codecs.BOM_UTF8 + b"---\ntitle: BOM\n---\n\nbody\n",
+        "---\ntitle: 'quoted: yes'\ntags: [a, b]\n---\n正文。\n".encode("utf-16"),
+        b"no front matter at all\n---\nnot a fence for the body\n",
+        b"---\ntitle: unterminated\nurl: https://e.example/x\nbody without a fence\n",
+        b"---\ntitle: broken \xff bytes\n---\nbody \xfe here\n",
+    ],
+)
+def test_the_body_read_for_learning_is_the_parsed_seeds_body(tmp_path: Path, data: bytes) -> None:
+    """read_body (front matter unread) gives the digest and body read_path gives."""
+    import feeder.seeds.read as ingest
+
+    seed = tmp_path / "s.md"
+    seed.write_bytes(data)
+    doc = ingest.read_path("s.md", seed)
+    assert ingest.read_body("s.md", seed) == (doc.digest, doc.body)

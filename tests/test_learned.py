@@ -215,6 +215,18 @@ def test_only_the_newest_articles_of_rendered_sites_are_fingerprinted(tmp_path: 
     with sqlite3.connect(tmp_path / "state" / "state.sqlite3") as db:
         row = db.execute("SELECT count(blocks) FROM seeds WHERE site LIKE 'small%'").fetchone()
         assert row == (0,)
+    # A build on a known state fingerprints the seeds it reads there and then,
+    # from the body at hand (not rendered, its site not learned: nothing else would)
+    before = out.read_bytes()
+    _dated(seeds, 9, host="small.example.org", lines=TEMPLATE[2])
+    run_feeder("build", "--seeds", str(seeds), "--output", str(out),
+               "--state-dir", str(tmp_path / "state"), "--max-entries", "5")  # fmt: skip
+    assert out.read_bytes() == before
+    with sqlite3.connect(tmp_path / "state" / "state.sqlite3") as db:
+        rows = db.execute("SELECT rel, blocks FROM seeds WHERE blocks IS NOT NULL AND site LIKE "
+                          "'small%'").fetchall()  # fmt: skip
+    body = (seeds / "small.example.org-009.md").read_text(encoding="utf-8").split("---\n", 2)[2]
+    assert rows == [("small.example.org-009.md", fingerprints(body))]
 
 
 @pytest.mark.slow

@@ -46,7 +46,8 @@ class _Parsed(NamedTuple):
     warnings: tuple[str, ...]
 
 
-def _parse_one(stat: SeedStat, settings: Settings) -> _Parsed:
+def _parse_one(stat: SeedStat, settings: Settings, fingerprint: bool = False) -> _Parsed:
+    """One seed's row, with its lines' fingerprints when ``fingerprint`` (:func:`parse_seeds`)."""
     from feeder.seeds.normalize import entry_meta
 
     rel, path, size, mtime_ns = stat
@@ -62,15 +63,23 @@ def _parse_one(stat: SeedStat, settings: Settings) -> _Parsed:
         log.debug("%s: unexpected error", rel, exc_info=True)
         error = f"internal error: {type(e).__name__}: {e}"
         return _Parsed(rel, seed_record(row, meta=None, error=error), error, False, ())
-    # The site, to learn its chrome from; the lines' fingerprints only when
-    # they are needed (feeder.build.learning).
-    site = site_of(meta.canonical_url, meta.source) if settings.learn_min_seeds else None
-    record = seed_record(row, meta=meta, error=None, site=site)
+    # The site, to learn its chrome from; the lines' fingerprints when asked
+    # for, else once they are needed (feeder.build.learning).
+    site = blocks = None
+    if settings.learn_min_seeds:
+        site = site_of(meta.canonical_url, meta.source)
+        if fingerprint:
+            from feeder.content.learned import fingerprints
+
+            blocks = fingerprints(doc.body)
+    record = seed_record(row, meta=meta, error=None, site=site, blocks=blocks)
     return _Parsed(rel, record, None, False, meta.warnings)
 
 
-def _parse_chunk(stats: list[SeedStat], settings: Settings) -> list[_Parsed]:
-    return [_parse_one(stat, settings) for stat in stats]
+def _parse_chunk(
+    stats: list[SeedStat], settings: Settings, fingerprint: bool = False
+) -> list[_Parsed]:
+    return [_parse_one(stat, settings, fingerprint) for stat in stats]
 
 
 def parse_seeds(
@@ -78,8 +87,17 @@ def parse_seeds(
     settings: Settings,
     progress: Progress | None = None,
     workers: Workers | None = None,
+    *,
+    fingerprint: bool = False,
 ) -> Iterator[_Parsed]:
     """Parse ``seeds`` (in ``workers`` when there are many), in order.
+
+    ``fingerprint``: work out the lines' fingerprints of each seed now, from
+    the body at hand, rather than read it again if its site's chrome is
+    learned (:mod:`feeder.build.learning`). That pays where most seeds
+    parsed are soon learned from: the few new seeds of a build on a known
+    state are their sites' newest articles. A cold build reads every seed,
+    and learns from few of them.
 
     The workers start with the render stack imported too (see
     :mod:`feeder.build.workers`), so rendering in the same workers starts warm.
@@ -89,12 +107,12 @@ def parse_seeds(
         progress(0, total)
     if total < PARALLEL_FROM or workers is None or not workers.parallel:
         for done, seed in enumerate(seeds, 1):
-            yield _parse_one(seed, settings)
+            yield _parse_one(seed, settings, fingerprint)
             if progress and (done % CHUNK == 0 or done == total):
                 progress(done, total)
         return
     done = 0
-    for results in _parse_parallel(seeds, settings, workers):
+    for results in _parse_parallel(seeds, settings, workers, fingerprint):
         yield from results
         done += len(results)
         if progress:
@@ -108,7 +126,7 @@ AHEAD_PER_WORKER = 3
 
 
 def _parse_parallel(
-    seeds: Sequence[SeedStat], settings: Settings, workers: Workers
+    seeds: Sequence[SeedStat], settings: Settings, workers: Workers, fingerprint: bool
 ) -> Iterator[list[_Parsed]]:
     """The parsed chunks of ``seeds``, in order, parsed by ``workers``.
 
@@ -139,7 +157,7 @@ def _parse_parallel(
                 ahead.acquire()
                 if stop.is_set():
                     break
-                future = pool.submit(_parse_chunk, chunk(i), settings)
+                future = pool.submit(_parse_chunk, chunk(i), settings, fingerprint)
                 with filled:
                     slots[i] = future
                     filled.notify_all()
@@ -156,7 +174,7 @@ def _parse_parallel(
     submitter.start()
     try:
         while not pool_ready.is_set() and (i := next(claim)) < count:
-            done = _parse_chunk(chunk(i), settings)
+            done = _parse_chunk(chunk(i), settings, fingerprint)
             with filled:
                 slots[i] = done
         from feeder.feeds import atom  # noqa: F401 - the feed writer, while the workers parse

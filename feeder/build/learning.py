@@ -163,15 +163,15 @@ def _fingerprint_all(todo: Sequence[_Task], workers: Workers | None) -> Iterable
 def fingerprint_chunk(todo: Sequence[_Task]) -> list[tuple[str, bytes]]:
     """(rel, packed fingerprints) of each seed of ``todo`` read unchanged (in a worker, too)."""
     from feeder.content.learned import fingerprints
-    from feeder.seeds.read import read_path
+    from feeder.seeds.read import read_body
 
     out: list[tuple[str, bytes]] = []
     for rel, path, digest in todo:
         try:
-            doc = read_path(rel, path)
+            found, body = read_body(rel, path)
         except SeedError as e:
             log.debug("%s: not fingerprinted: %s", rel, e.reason)
             continue
-        if doc.digest == digest:
-            out.append((rel, fingerprints(doc.body)))
+        if found == digest:
+            out.append((rel, fingerprints(body)))
     return out

@@ -276,7 +276,14 @@ def _store_changes(
     touched = set() if empty else st.sites_of([*diff.removed, *(s[0] for s in diff.changed)])
     st.forget(diff.removed)
     transient = _store_parsed(
-        st, diff.changed, settings, progress, workers, total=found.count, sites=touched
+        st,
+        diff.changed,
+        settings,
+        progress,
+        workers,
+        total=found.count,
+        sites=touched,
+        fingerprint=not empty,
     )
     learning.mark_touched(
         st, touched, min_seeds=settings.learn_min_seeds, share=settings.learn_share
@@ -325,10 +332,13 @@ def _store_parsed(
     *,
     total: int,
     sites: set[str],
+    fingerprint: bool = False,
 ) -> list[Skipped]:
     """Parse the changed seeds into the state; return those to retry at the next build.
 
-    The sites of the seeds stored are added to ``sites``.
+    The sites of the seeds stored are added to ``sites``. ``fingerprint``:
+    their lines' fingerprints are worked out now (see
+    :func:`~feeder.build.ingest.parse_seeds`).
     """
     from feeder.build.ingest import CHUNK, parse_seeds
 
@@ -337,7 +347,7 @@ def _store_parsed(
     # Most of the table rewritten (a cold build): index once, after the inserts.
     bulk = len(changed) >= BULK_FROM and 2 * len(changed) >= total
     with st.bulk_load() if bulk else contextlib.nullcontext():
-        for parsed in parse_seeds(changed, settings, progress, workers):
+        for parsed in parse_seeds(changed, settings, progress, workers, fingerprint=fingerprint):
             if parsed.transient or parsed.record is None:
                 transient.append(Skipped(parsed.rel, parsed.error or "retry"))
                 continue

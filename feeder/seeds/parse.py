@@ -402,8 +402,8 @@ def read_front_matter(front: str) -> tuple[dict[str, Any], list[str]]:
     return merged, warnings
 
 
-def parse_bytes(data: bytes, rel: str) -> Document:
-    """Turn the bytes of one seed into a :class:`Document` (or raise SeedError)."""
+def _text_of(data: bytes, rel: str) -> tuple[str, str, list[str]]:
+    """(digest, text with ``\\n`` line ends and no BOM, warnings) of a seed's bytes."""
     digest = hashlib.sha256(data).hexdigest()
     text, warning = decode(data, rel)
     warnings = [warning] if warning else []
@@ -411,6 +411,12 @@ def parse_bytes(data: bytes, rel: str) -> Document:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.startswith("\ufeff"):
         text = text.lstrip("\ufeff")
+    return digest, text, warnings
+
+
+def parse_bytes(data: bytes, rel: str) -> Document:
+    """Turn the bytes of one seed into a :class:`Document` (or raise SeedError)."""
+    digest, text, warnings = _text_of(data, rel)
     front, body, split_warning = split_front_matter(text)
     if split_warning:
         warnings.append(split_warning)
@@ -421,3 +427,9 @@ def parse_bytes(data: bytes, rel: str) -> Document:
         meta, fm_warnings = read_front_matter(front)
         warnings.extend(fm_warnings)
     return Document(rel=rel, meta=meta, body=body, digest=digest, warnings=tuple(warnings))
+
+
+def body_of(data: bytes, rel: str) -> tuple[str, str]:
+    """(digest, body) of a seed's bytes: :func:`parse_bytes`'s, the front matter not read."""
+    digest, text, _ = _text_of(data, rel)
+    return digest, split_front_matter(text)[1]

@@ -25,6 +25,28 @@ def read_document(seed: SeedFile) -> Document:
 
 def read_path(rel: str, path: str | Path) -> Document:
     """The seed at ``path`` (``rel`` in messages), parsed; :class:`SeedError` when it cannot be."""
+    data = read_bytes(rel, path)
+    from feeder.seeds.parse import parse_bytes
+
+    return parse_bytes(data, rel)
+
+
+def read_body(rel: str, path: str | Path) -> tuple[str, str]:
+    """(digest, Markdown body) of the seed at ``path``, its front matter split off unread.
+
+    What learning a site's chrome needs of a seed (the body's lines, and the
+    digest that says whether it still is the version the state has): the
+    same read and decoding as :func:`read_path`, without the front matter's
+    parse (YAML, for many seeds, is most of the cost of reading one).
+    """
+    data = read_bytes(rel, path)
+    from feeder.seeds.parse import body_of
+
+    return body_of(data, rel)
+
+
+def read_bytes(rel: str, path: str | Path) -> bytes:
+    """The bytes of the seed at ``path``, read safely; :class:`SeedError` when they cannot be."""
     try:
         # O_NONBLOCK: a FIFO swapped in for a seed must not hang the build.
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
@@ -53,9 +75,7 @@ def read_path(rel: str, path: str | Path) -> Document:
         data
     ) != after.st_size:
         raise SeedError(rel, "file changed while being read", transient=True)
-    from feeder.seeds.parse import parse_bytes
-
-    return parse_bytes(data, rel)
+    return data
 
 
 def _read_upto(fd: int, size: int) -> bytes:
