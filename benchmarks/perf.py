@@ -35,7 +35,8 @@ Each figure is the median of ``--repeat`` runs (3; no-change 5, the stat
 walk 8, the daemon polls ``--daemon-polls``), each run next to a run of its
 reference (newest-50 before each cold build, a stat walk after each
 no-change and one-new build, an in-process walk before each daemon poll)
-so that both see the same load on a shared machine. The ratios are
+so that both see the same load on a shared machine; the share of CPU
+time the hypervisor stole meanwhile is printed last. The ratios are
 printed against the goals:
 cold <= 1.0x newest-50, no-change <= 2x stat walk, one-new <= 4x stat walk,
 daemon poll <= 1.2x the in-process stat walk.
@@ -165,6 +166,24 @@ def _busy_seconds() -> float:
         return float("nan")
     user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def _steal_share_since(start: tuple[int, int] | None) -> tuple[tuple[int, int], float]:
+    """((all, steal) clock ticks so far, the share of steal since ``start``), from /proc/stat.
+
+    Steal is CPU time the hypervisor gave to other guests while this one
+    wanted it: on a shared VM it slows every figure, the references too,
+    and makes the ratios noisier.
+    """
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:9]]
+    except OSError:
+        return (0, 0), float("nan")
+    now = (sum(fields), fields[7])
+    if start is None or now[0] == start[0]:
+        return now, 0.0
+    return now, (now[1] - start[1]) / (now[0] - start[0])
 
 
 def _tree_pss_kb(root: int) -> int:
@@ -596,12 +615,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{'RSS MB':>7} {'tree MB':>7} {'cores':>5}  note"
     )
     results = []
+    ticks, _ = _steal_share_since(None)
     for shape in shapes:
         for size in (int(s) for s in args.sizes.split(",")):
             res = bench_size(size, shape, args)
             print_size(res)
             results.append(res)
     print_summary(results)
+    _, steal = _steal_share_since(ticks)
+    print(f"\n# hypervisor steal during the run: {steal:.1%} of the machine's CPU time")
     if args.polls:
         for shape in shapes:
             seeds = corpus(args.poll_size, shape, args.out)

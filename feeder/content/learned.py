@@ -129,7 +129,9 @@ def fingerprints(body: str) -> bytes:
     """The sorted, distinct fingerprints of ``body``'s lines, packed for the state.
 
     The same lines as :func:`lines` (a test holds them equal), gathered
-    faster: this runs for every seed a build parses. Fenced code is cut out
+    faster (~150 µs a realistic seed, against ~240 through :func:`lines`):
+    this runs for each article a site is learned from and each seed a build
+    on a known state reads (:mod:`feeder.build.learning`). Fenced code is cut out
     of the text as a whole (line positions are not needed here), and the
     lines that hold a link have their targets cut in one pass over them all
     (a key holds no newline, and no target spans one).
