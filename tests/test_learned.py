@@ -239,3 +239,27 @@ def test_new_learning_settings_apply_without_any_seed_changing(tmp_path: Path) -
     cfg.write_text("[build]\nlearn_min_seeds = 10\n", encoding="utf-8")  # 6 articles: too few
     data = _build(tmp_path, seeds, "--config", str(cfg))
     assert all("Example section" in c for c in _contents(data).values())
+
+
+def test_only_a_few_seeds_read_on_a_known_state_are_fingerprinted_as_they_are_read(
+    tmp_path: Path,
+) -> None:
+    """A crawl's new articles are; a directory touched as a whole is not (as at a cold build)."""
+    from feeder.build import ingest
+    from feeder.config import Settings
+    from feeder.seeds.scan import scan
+
+    seeds = tmp_path / "seeds"
+    for i in range(ingest.FINGERPRINT_UP_TO + 1):
+        _dated(seeds, i, host="big.example.org", lines=TEMPLATE[0])
+    stats = scan(seeds).stats
+    settings = Settings(seeds=seeds)
+    few = list(ingest.parse_seeds(stats[:3], settings, fingerprint=True))
+    assert [p.record[9] if p.record else None for p in few] == [
+        fingerprints((seeds / p.rel).read_text(encoding="utf-8").split("---\n", 2)[2]) for p in few
+    ]
+    many = list(ingest.parse_seeds(stats, settings, fingerprint=True))
+    assert len(many) == len(stats)
+    assert all(p.record is not None and p.record[9] is None for p in many)
+    cold = list(ingest.parse_seeds(stats[:3], settings))
+    assert all(p.record is not None and p.record[9] is None for p in cold)

@@ -13,10 +13,11 @@ rendered, the stale sites among theirs are learned again
 articles worked out, for those whose row has none yet: a cold build of many
 seeds fingerprints the newest articles of the few sites it renders, not
 every seed it reads. A site no rendered entry belongs to stays stale, at no
-cost, until one does. A build on a known state fingerprints the seeds it
-reads as it reads them (:func:`feeder.build.ingest.parse_seeds`): they are
-mostly new articles, their sites' newest, soon learned from; their files
-are then never read again to learn. A seed fingerprinted here is read for
+cost, until one does. A build on a known state that reads a few hundred
+seeds at most fingerprints them as it reads them
+(:func:`feeder.build.ingest.parse_seeds`): they are mostly new articles,
+their sites' newest, soon learned from; their files are then never read
+again to learn. A seed fingerprinted here is read for
 its body alone (:func:`feeder.seeds.read.read_body`).
 
 What is learned is a function of the seeds alone: the same seeds give the
