@@ -45,7 +45,10 @@ The feeder package is byte-compiled first, as an installed copy is, and the
 measured processes may write bytecode (``PYTHONDONTWRITEBYTECODE`` is
 dropped). Memory is reported twice: the peak RSS of the measured process itself
 (``os.wait4``), and the peak PSS of its whole process tree (fork server and
-workers included; shared pages counted once), sampled every 50 ms. ``cores``
+workers included; shared pages counted once), sampled every 50 ms; and for
+each size, the corpus's bytes beside the file pages the machine had cached
+just after the cold builds (less than the corpus: part of it came from the
+disk, for the references too). ``cores``
 is how many cores the machine kept busy during the run (``/proc/stat``):
 about 2 when a cold build uses both. ``--polls N`` also runs N daemon polls
 (no change, with a new seed every 100th) and reports the RSS drift.
@@ -345,6 +348,11 @@ class SizeResult:
     rows: list[tuple[str, Run, str]]
     poll: dict[str, Any]
     cold_peak_mb: float  #: the largest process-tree PSS of the cold builds
+    corpus_mb: float = 0.0  #: the seeds' bytes
+    #: The machine's file pages in the page cache just after the cold builds:
+    #: where it is less than the corpus, the builds (and the references) read
+    #: part of it from the disk.
+    cached_mb: float = 0.0
 
 
 def bench_size(size: int, shape: str, args: argparse.Namespace) -> SizeResult:
@@ -366,6 +374,7 @@ def bench_size(size: int, shape: str, args: argparse.Namespace) -> SizeResult:
             newests.append(measure([*ref_cmd, "50"]))
             shutil.rmtree(work, ignore_errors=True)
             colds.append(measure(build_cmd(seeds, work)))
+        cached_mb = _cached_mb()
         for _ in range(repeat + 2):
             walks.append(measure(walk_cmd))
             nochanges.append(measure(build_cmd(seeds, work)))
@@ -391,7 +400,28 @@ def bench_size(size: int, shape: str, args: argparse.Namespace) -> SizeResult:
         ("one new seed", median(news), "walk"),
     ]
     poll = run_poll_child(seeds, shape, args, polls=args.daemon_polls, news=repeat + 1, drift=False)
-    return SizeResult(shape, size, rows, poll, max(r.tree_mb for r in colds))
+    corpus_mb = (
+        sum(
+            os.stat(os.path.join(d, name)).st_size
+            for d, _, names in os.walk(seeds)
+            for name in names
+        )
+        / 2**20
+    )
+    peak = max(r.tree_mb for r in colds)
+    return SizeResult(shape, size, rows, poll, peak, corpus_mb, cached_mb)
+
+
+def _cached_mb() -> float:
+    """The file pages in the page cache now (``Cached`` of /proc/meminfo), in MB."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("Cached:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
 
 
 def run_poll_child(
@@ -530,6 +560,10 @@ def print_size(res: SizeResult) -> None:
             f"{run.rss_mb:>7.0f} {tree:>7} {run.cores:>5.2f}  {note}",
             flush=True,
         )
+    print(
+        f"# {res.size} {res.shape} seeds: {res.corpus_mb:.0f} MB of files; "
+        f"{res.cached_mb:.0f} MB of file pages cached after the cold builds"
+    )
     p = res.poll
     ratio = p["poll_s"] / p["walk_s"]
     print(
