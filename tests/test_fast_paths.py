@@ -2,23 +2,21 @@
 
 :func:`feeder.seeds.parse.split_front_matter` slices the text instead of splitting
 it into lines, and :func:`feeder.seeds.parse.read_front_matter` reads plain
-``key: value`` front matter without YAML, and :func:`feeder.seeds.dates.parse_date`
-takes the common shapes by one pattern: each is checked here against the
-straightforward reading on generated input. (Urls have one implementation,
-tested in ``test_urls.py``.)
+``key: value`` front matter without YAML: each is checked here against the
+straightforward reading on generated input. (Urls and dates have one
+implementation each, tested in ``test_urls.py`` and ``test_fields.py``.)
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from feeder.seeds import dates, parse
+from feeder.seeds import parse
 
 _KEYS = st.sampled_from(
     ["title", "url", "source", "date", "Title", "page-title", "yes", "on", "x_1", "_k"]
@@ -155,24 +153,3 @@ def _outcome(call: Any) -> Any:
         return call()
     except Exception as e:
         return (type(e), str(e))
-
-
-_DATE_PARTS = st.sampled_from(
-    [*"0123456789", "-", " ", "T", ":", "٢", "2024", "-02-29", "-13-01", "1989", "\t"]
-)
-
-
-@settings(max_examples=1500, deadline=None)
-@given(st.lists(_DATE_PARTS, max_size=12).map("".join))
-@example("2024-05-14 12:30:26")
-@example("2024-05-14T12:30:26")
-@example("2024-05-14")
-@example("2023-02-29")
-@example("2024-13-01 10:00:00")
-@example("1989-01-01")
-@example("2024-05-14 24:00:00")
-@pytest.mark.slow
-def test_date_fast_path_like_general(text: str) -> None:
-    tz = ZoneInfo("Asia/Shanghai")
-    fast = _outcome(lambda: dates.parse_date(text, tz=tz))
-    assert fast == _without_fast_path(dates, "_PLAIN", lambda: dates.parse_date(text, tz=tz))

@@ -24,8 +24,6 @@ _ISO = re.compile(
 _CJK = re.compile(
     r"^(\d{4})年(\d{1,2})月(\d{1,2})日(?:\s*(\d{1,2})[:时](\d{2})(?:[:分](\d{2}))?秒?)?$"
 )
-#: ``YYYY-MM-DD`` and ``YYYY-MM-DD[T ]HH:MM:SS``, naive: the fast path of :func:`parse_date`.
-_PLAIN = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}:\d{2})?", re.ASCII)
 _EPOCH = re.compile(r"^\d{9,10}(?:\.\d+)?$")
 
 #: Years outside this range are not taken as real publication dates (feed
@@ -58,14 +56,6 @@ def parse_date(value: object, *, tz: tzinfo) -> tuple[datetime, bool]:
         value = str(value)
     if not isinstance(value, str):
         raise DateError(f"not a date: {type(value).__name__}")
-    if _PLAIN.fullmatch(value):  # what crawlers write, read as _ISO reads it
-        try:
-            if len(value) == 10:
-                day = date.fromisoformat(value)
-                return _checked(datetime.combine(day, time(), tzinfo=tz)), True
-            return _checked(datetime.fromisoformat(value).replace(tzinfo=tz)), False
-        except ValueError:
-            pass  # an impossible date: the general reading says why
     text = " ".join(value.split())
     if not text:
         raise DateError("empty date")
