@@ -227,7 +227,7 @@ def _keep_previous(path: Path, name: str) -> str | None:
 
 def _write_temp(path: Path, data: bytes) -> str:
     """A flushed temporary file holding ``data`` beside ``path`` (``.NAME.RANDOM.tmp``)."""
-    import tempfile  # only a build that writes needs it (~9 ms of imports)
+    import tempfile  # only a build that writes needs it (it imports shutil, random, ...)
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -17,8 +17,8 @@ cost, until one does. A build on a known state that reads a few hundred
 seeds at most fingerprints them as it reads them
 (:func:`feeder.build.ingest.parse_seeds`): they are mostly new articles,
 their sites' newest, soon learned from; their files are then never read
-again to learn. A seed fingerprinted here is read for
-its body alone (:func:`feeder.seeds.read.read_body`).
+again to learn. A seed fingerprinted here is read for its body alone
+(:func:`feeder.seeds.read.read_body`).
 
 What is learned is a function of the seeds alone: the same seeds give the
 same chrome, whatever order they came in and whichever builds saw them.
