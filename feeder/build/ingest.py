@@ -56,10 +56,19 @@ def _parse_one(stat: SeedStat, settings: Settings, fingerprint: bool = False) ->
 
     rel, path, size, mtime_ns = stat
     row = SeedRow(rel, size, mtime_ns)
+    site = blocks = None
     try:
         doc = read_path(rel, path)
         meta = entry_meta(doc, settings=settings, mtime=mtime_ns / 1e9)
         meta = with_text(meta, doc.body, settings.feeds)
+        # The site, to learn its chrome from; the lines' fingerprints when
+        # asked for, else once they are needed (feeder.build.learning).
+        if settings.learn_min_seeds:
+            site = site_of(meta.canonical_url, meta.source)
+            if fingerprint:
+                from feeder.content.learned import fingerprints
+
+                blocks = fingerprints(doc.body)
     except SeedError as e:
         record = None if e.transient else seed_record(row, meta=None, error=e.reason)
         return _Parsed(rel, record, e.reason, e.transient, ())
@@ -67,15 +76,6 @@ def _parse_one(stat: SeedStat, settings: Settings, fingerprint: bool = False) ->
         log.debug("%s: unexpected error", rel, exc_info=True)
         error = f"internal error: {type(e).__name__}: {e}"
         return _Parsed(rel, seed_record(row, meta=None, error=error), error, False, ())
-    # The site, to learn its chrome from; the lines' fingerprints when asked
-    # for, else once they are needed (feeder.build.learning).
-    site = blocks = None
-    if settings.learn_min_seeds:
-        site = site_of(meta.canonical_url, meta.source)
-        if fingerprint:
-            from feeder.content.learned import fingerprints
-
-            blocks = fingerprints(doc.body)
     record = seed_record(row, meta=meta, error=None, site=site, blocks=blocks)
     return _Parsed(rel, record, None, False, meta.warnings)
 
