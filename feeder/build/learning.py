@@ -104,10 +104,7 @@ def chrome_for(
         for m in metas
         if m.rel in blocks and blocks[m.rel] is None and (seed := current.get(m.rel))
     ]
-    if todo:
-        more = dict(_fingerprint_all(todo, workers))
-        st.store_blocks(more.items())
-        blocks.update(more)
+    blocks.update(_fingerprint_missing(st, todo, workers))
     return [
         chrome_of(blocks.get(m.rel), learned.get(site))
         for m, site in zip(metas, sites, strict=True)
@@ -144,15 +141,23 @@ def learn_sites(
         for rel, blocks, digest in rows
         if blocks is None and (seed := seed_of(rel))
     ]
-    found = dict(_fingerprint_all(todo, workers))
-    if store and found:
-        st.store_blocks(found.items())
+    found = _fingerprint_missing(st, todo, workers, store=store)
     return {
         site: learn(
             (found.get(rel, blocks) for rel, blocks, _ in rows), min_seeds=min_seeds, share=share
         )
         for site, rows in articles.items()
     }
+
+
+def _fingerprint_missing(
+    st: State, todo: Sequence[_Task], workers: Workers | None, *, store: bool = True
+) -> dict[str, bytes]:
+    """rel → fingerprints of the seeds of ``todo`` as the state has them; kept if ``store``."""
+    found = dict(_fingerprint_all(todo, workers)) if todo else {}
+    if store and found:
+        st.store_blocks(found.items())
+    return found
 
 
 def _fingerprint_all(todo: Sequence[_Task], workers: Workers | None) -> Iterable[tuple[str, bytes]]:
