@@ -69,6 +69,18 @@ def file_signature(path: Path) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
+def has_stale_temps(directory: Path) -> bool:
+    """Whether ``directory`` holds temporary files :func:`atomic_write` makes.
+
+    Left by a killed writer, or being written by a build now: either way a
+    build must take the lock to tell (see :func:`remove_stale_temps`).
+    """
+    try:
+        return any(directory.glob(".*.tmp"))
+    except OSError:
+        return False
+
+
 def remove_stale_temps(directory: Path) -> int:
     """Delete temporary files left in ``directory`` by a writer that was killed.
 

@@ -262,6 +262,107 @@ def test_builds_are_serialized_by_the_lock(tmp_path: Path) -> None:
     assert report["entries"] == 1
 
 
+def _files(directory: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file of ``directory`` but the build lock: (bytes, mtime_ns)."""
+    return {
+        p.name: (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(directory.iterdir())
+        if p.is_file() and p.name != "build.lock"
+    }
+
+
+@pytest.mark.slow
+def test_a_build_with_nothing_to_do_takes_no_lock_and_writes_nothing(tmp_path: Path) -> None:
+    seeds, out, state = tmp_path / "seeds", tmp_path / "public" / "feed.atom", tmp_path / "state"
+    write_seed(seeds, "a.md", "Nothing to do")
+    build(seeds, out, state)
+    published, stored = _files(out.parent), _files(state)
+    holder = _hold_lock(tmp_path, state, hold=3600)
+    try:
+        # Another process holds the lock: the build sees that nothing changed and
+        # returns without waiting for it (it would wait 600 s for the lock).
+        report, _ = build(seeds, out, state, timeout=60)
+        assert report["changed"] is False and report["entries"] == 1
+        assert _files(out.parent) == published and _files(state) == stored
+        # A change does wait for the lock, and is built once it is released.
+        write_seed(seeds, "b.md", "Waits for the lock")
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "feeder", "build", "--seeds", str(seeds), "--output",
+             str(out), "--state-dir", str(state), "--json"],
+            env=feeder_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        time.sleep(1.0)
+        assert waiting.poll() is None, "the build went ahead while another process held the lock"
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    stdout, _ = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0
+    assert json.loads(stdout)["entries"] == 2
+    assert "Waits for the lock" in feed_titles(out.read_bytes())
+
+
+@pytest.mark.slow
+def test_a_build_with_nothing_to_do_succeeds_on_a_read_only_state(tmp_path: Path) -> None:
+    seeds, out = tmp_path / "seeds", tmp_path / "public" / "feed.atom"
+    write_seed(seeds, "a.md", "Read-only state, nothing to do")
+    with tmpfs(tmp_path / "state", "4m") as state:
+        build(seeds, out, state)
+        stored = _files(state)
+        subprocess.run(["mount", "-o", "remount,ro", str(state)], check=True)
+        try:
+            report, _ = build(seeds, out, state)  # nothing to write: nothing fails
+            assert report["changed"] is False and report["entries"] == 1
+        finally:
+            subprocess.run(["mount", "-o", "remount,rw", str(state)], check=True)
+        assert _files(state) == stored
+
+
+_BUILD_BETWEEN = """
+import os, subprocess, sys
+from feeder import cli
+from feeder.build import pipeline
+real = pipeline.build_lock
+def lock_after_another_build(state_dir, **kwargs):
+    # Between this build's look at the seeds and its lock, a seed comes and
+    # another build publishes it.
+    os.rename({pending!r}, {arrived!r})
+    subprocess.run([sys.executable, "-m", "feeder", *sys.argv[1:]], check=True,
+                   capture_output=True)
+    return real(state_dir, **kwargs)
+pipeline.build_lock = lock_after_another_build
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_a_walk_made_before_the_lock_is_not_used_once_another_build_moved_the_state(
+    tmp_path: Path,
+) -> None:
+    seeds, out, state = tmp_path / "seeds", tmp_path / "public" / "feed.atom", tmp_path / "state"
+    write_seed(seeds, "a.md", "First", date="2024-05-01")
+    build(seeds, out, state)
+    write_seed(seeds, "b.md", "Seen by the look", date="2024-05-02")
+    write_seed(tmp_path / "pending", "c.md", "Published in between", date="2024-05-03")
+    wrapper = tmp_path / "between.py"
+    wrapper.write_text(
+        _BUILD_BETWEEN.format(
+            pending=str(tmp_path / "pending" / "c.md"), arrived=str(seeds / "c.md")
+        ),
+        encoding="utf-8",
+    )
+    args = ["build", "--seeds", str(seeds), "--output", str(out), "--state-dir", str(state)]
+    proc = subprocess.run(
+        [sys.executable, str(wrapper), *args, "--json"],
+        capture_output=True, text=True, env=feeder_env(tmp_path), timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert (seeds / "c.md").exists()  # the other build ran in between
+    # The build walked again under the lock: the seed that came in between is
+    # not taken for removed, and stays in the feed.
+    assert json.loads(proc.stdout)["entries"] == 3
+    assert feed_titles(out.read_bytes()) == ["Published in between", "Seen by the look", "First"]
+
+
 @pytest.mark.slow
 def test_concurrent_builds_and_daemon(tmp_path: Path, corpus: Path) -> None:
     with DaemonProc(tmp_path, interval=0.2, settle=0, serve=False) as daemon:

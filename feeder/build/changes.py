@@ -161,6 +161,15 @@ def stored(st: State) -> Last:
     return Last(st.get(WALK_KEY) or "", st)
 
 
+def record(st: State) -> tuple[str | None, str | None]:
+    """The state's record of its walk, as it stands: it changes with every build that moves it.
+
+    A walk made while no build moved it is no older than the one the state is
+    up to date with, and can be compared with the state in its place.
+    """
+    return st.get(WALK_KEY), st.get(INFO_KEY)
+
+
 def unchanged(walk: Walk, last: Last) -> bool:
     """The walk is the one the state was last brought up to date with."""
     return bool(last.walk) and walk.digest == last.walk

@@ -17,7 +17,8 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,11 +27,11 @@ from feeder import __version__
 from feeder.build import changes, learning
 from feeder.build import extra as more_feeds
 from feeder.build.lock import build_lock
-from feeder.build.state import SeedRecord, State, quarantine
+from feeder.build.state import DB_NAME, SeedRecord, State, quarantine
 from feeder.build.workers import Workers
 from feeder.config import Settings, fingerprint
-from feeder.errors import OutputError, SeedDirError, ShrinkRefused, StateCorrupt
-from feeder.fsutil import Publication, file_signature, remove_stale_temps
+from feeder.errors import OutputError, SeedDirError, ShrinkRefused, StateCorrupt, StateError
+from feeder.fsutil import Publication, file_signature, has_stale_temps, remove_stale_temps
 from feeder.model import (
     BuildResult,
     Entry,
@@ -62,6 +63,14 @@ START_WORKERS_TO_RENDER = 400
 SHRINK_SHARE = 0.5
 
 
+@dataclass(frozen=True)
+class _Look:
+    """A walk made before the build lock, and the state's record then (:func:`changes.record`)."""
+
+    walk: changes.Walk
+    record: tuple[str | None, str | None]
+
+
 def _render_key(meta: EntryMeta, context: str) -> str:
     return hashlib.sha256(f"{meta.digest}|{meta.id}|{context}".encode()).hexdigest()
 
@@ -81,9 +90,17 @@ def build(
     (:func:`~feeder.build.state.quarantine`) and the build runs once more on a fresh
     one; any other exception is a bug and propagates with the state untouched.
     ``progress(done, total)`` is told how the parsing of changed seeds goes.
+
+    Whether anything changed is first looked at without the lock
+    (:func:`_look`): a build that finds nothing to do takes no lock, opens
+    the state read-only and writes nothing, and one that finds changes
+    hands its walk to the locked build.
     """
     start = time.perf_counter()
     state_dir = settings.resolved_state_dir
+    looked = None if full else _look(settings, start)
+    if isinstance(looked, BuildResult):
+        return looked
     run = functools.partial(
         _build_in_state,
         settings,
@@ -94,11 +111,50 @@ def build(
     )
     with build_lock(state_dir):
         try:
-            return run()
+            return run(looked=looked)
         except StateCorrupt as e:
             moved = quarantine(state_dir)
             log.error("%s; moved it aside to %s and rebuilding the state from scratch", e, moved)
-            return run()
+            return run(looked=None)
+
+
+def _look(settings: Settings, start: float) -> BuildResult | _Look | None:
+    """The result of a build with nothing to do, worked out without the build lock.
+
+    The state is read in two short snapshots, one before the walk and one
+    after it. When no build moved the state's record of its walk between
+    them, this walk is no older than the state's. If it is the same walk
+    and every published file is as written, the build's result is returned.
+    Otherwise the walk is returned for the locked build, which uses it in
+    place of its own unless a build has moved the record since.
+
+    None means the state cannot tell without the lock: there is none yet,
+    it is empty or of other settings, a writer is committing, stale
+    temporary files are left in the output, or it cannot be read. The
+    locked build then does it all and reports any error as it does.
+    """
+    state_dir = settings.resolved_state_dir
+    if not (state_dir / DB_NAME).is_file():
+        return None
+    try:
+        with (
+            State.open(state_dir, busy_timeout=0, readonly=True) as st,
+            st.errors_as_state_errors(),
+        ):
+            with st.snapshot():
+                before = changes.record(st)
+                if st.get("fingerprint") != _settings_key(settings) or st.is_empty():
+                    return None
+            walk = changes.summarize(_scan(settings))
+            with st.snapshot():
+                if changes.record(st) != before or has_stale_temps(settings.output.parent):
+                    return None
+                if changes.unchanged(walk, changes.stored(st)) and _intact(st, settings):
+                    return _unchanged(st, settings, walk.found, start, cached=True)
+            return _Look(walk, before)
+    except StateError as e:
+        log.debug("%s; the build looks again under its lock", e)
+        return None
 
 
 def _build_in_state(
@@ -108,6 +164,7 @@ def _build_in_state(
     full: bool,
     start: float,
     progress: Progress | None = None,
+    looked: _Look | None = None,
 ) -> BuildResult:
     """One build in one state transaction, its files published all or none.
 
@@ -134,6 +191,7 @@ def _build_in_state(
                 progress=progress,
                 workers=workers,
                 pub=pub,
+                looked=looked,
             )
             try:
                 pub.publish()
@@ -158,34 +216,20 @@ def _build(
     pub: Publication,
     progress: Progress | None = None,
     workers: Workers | None = None,
+    looked: _Look | None = None,
 ) -> BuildResult:
     """The steps of one build: walk, compare, store what changed, publish."""
-    found, reset, empty = _walk(st, settings, workers, full=full)
+    walk, reset, empty = _walk(st, settings, workers, full=full, looked=looked)
+    found = walk.found
     out = settings.output
 
     def unchanged(deferred: Sequence[Skipped] = (), *, cached: bool = False) -> BuildResult:
-        return BuildResult(
-            output=out,
-            seeds=found.count,
-            entries=int(st.get("entries") or 0),
-            changed=False,
-            skipped=_skipped(st, found.refused, deferred, (), cached=cached),
-            deferred=len(deferred),
-            duration_s=time.perf_counter() - start,
-            feeds=more_feeds.last_reports(st),
-        )
+        return _unchanged(st, settings, found, start, deferred, cached=cached)
 
     # The poll that finds nothing changed: the walk is the one the state was
     # last brought up to date with (same digests) and the feed is as written.
-    walk = changes.summarize(found)
     last = changes.NOTHING if reset else changes.stored(st)
-    intact = (
-        _output_intact(st, out, settings.max_entries)
-        and more_feeds.intact(st, settings)
-        and learning.rules_current(
-            st, min_seeds=settings.learn_min_seeds, share=settings.learn_share
-        )
-    )
+    intact = _intact(st, settings)
     if changes.unchanged(walk, last) and intact:
         remove_stale_temps(out.parent)
         return unchanged(cached=True)
@@ -222,32 +266,85 @@ def _build(
     )
 
 
+def _unchanged(
+    st: State,
+    settings: Settings,
+    found: ScanResult,
+    start: float,
+    deferred: Sequence[Skipped] = (),
+    *,
+    cached: bool = False,
+) -> BuildResult:
+    """The result of a build that wrote nothing: the feed as the last build left it."""
+    return BuildResult(
+        output=settings.output,
+        seeds=found.count,
+        entries=int(st.get("entries") or 0),
+        changed=False,
+        skipped=_skipped(st, found.refused, deferred, (), cached=cached),
+        deferred=len(deferred),
+        duration_s=time.perf_counter() - start,
+        feeds=more_feeds.last_reports(st),
+    )
+
+
+def _intact(st: State, settings: Settings) -> bool:
+    """Every published file is as the last build wrote it, under these settings."""
+    return (
+        _output_intact(st, settings.output, settings.max_entries)
+        and more_feeds.intact(st, settings)
+        and learning.rules_current(
+            st, min_seeds=settings.learn_min_seeds, share=settings.learn_share
+        )
+    )
+
+
+def _settings_key(settings: Settings) -> str:
+    """The settings a state's rows depend on (another key resets the state)."""
+    return f"{__version__}|{fingerprint(settings)}|{settings.feed!r}"
+
+
 def _walk(
-    st: State, settings: Settings, workers: Workers | None, *, full: bool
-) -> tuple[ScanResult, bool, bool]:
+    st: State,
+    settings: Settings,
+    workers: Workers | None,
+    *,
+    full: bool,
+    looked: _Look | None = None,
+) -> tuple[changes.Walk, bool, bool]:
     """(the walk, whether the state was reset, whether it is empty) of this build.
 
-    Settings that change rendered entries reset the state. A build that will
-    read every seed starts its workers as soon as the walk shows there are
-    enough seeds to parse in them: they get ready (imports included) while
-    the walk goes on.
+    Settings that change rendered entries reset the state. The walk
+    :func:`_look` made before the lock is used when no build has moved the
+    state's record since. A build that will read every seed starts its
+    workers as soon as the walk shows there are enough seeds to parse in
+    them: they get ready (imports included) while the walk goes on.
     """
-    fp = f"{__version__}|{fingerprint(settings)}|{settings.feed!r}"
-    reset = full or st.get("fingerprint") != fp
+    key = _settings_key(settings)
+    reset = full or st.get("fingerprint") != key
     if reset:
         st.reset()
-        st.put("fingerprint", fp)
+        st.put("fingerprint", key)
     empty = st.is_empty()
+    if looked is not None and not reset and changes.record(st) == looked.record:
+        return looked.walk, reset, empty
     cold = workers is not None and empty
+    found = _scan(
+        settings,
+        many=_parallel_from() if cold else 0,
+        on_many=workers.prestart if workers is not None and cold else None,
+    )
+    return changes.summarize(found), reset, empty
+
+
+def _scan(
+    settings: Settings, *, many: int = 0, on_many: Callable[[], None] | None = None
+) -> ScanResult:
+    """Walk the seed directory (see :func:`feeder.seeds.scan.scan`)."""
     try:
-        found = scan(
-            settings.seeds,
-            many=_parallel_from() if cold else 0,
-            on_many=workers.prestart if workers is not None and cold else None,
-        )
+        return scan(settings.seeds, many=many, on_many=on_many)
     except OSError as e:
         raise SeedDirError(f"{settings.seeds}: seed directory unusable: {e.strerror or e}") from e
-    return found, reset, empty
 
 
 def _parallel_from() -> int:

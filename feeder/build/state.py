@@ -638,6 +638,20 @@ class State:
     def begin(self) -> None:
         self.conn.execute("BEGIN IMMEDIATE")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read one committed state: no other process's commit shows inside the block.
+
+        A read transaction (writing inside it is an error of the caller's): it
+        holds SQLite's shared lock from its first read to its end, so keep it short.
+        """
+        self.conn.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+
     def commit(self) -> None:
         self.conn.execute("COMMIT")
 
