@@ -69,16 +69,21 @@ def file_signature(path: Path) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
+def _temps(directory: Path) -> list[Path]:
+    """The temporary files :func:`atomic_write` makes (``.NAME.RANDOM.tmp``) in ``directory``."""
+    try:
+        return list(directory.glob(".*.tmp"))
+    except OSError:
+        return []
+
+
 def has_stale_temps(directory: Path) -> bool:
     """Whether ``directory`` holds temporary files :func:`atomic_write` makes.
 
     Left by a killed writer, or being written by a build now: either way a
     build must take the lock to tell (see :func:`remove_stale_temps`).
     """
-    try:
-        return any(directory.glob(".*.tmp"))
-    except OSError:
-        return False
+    return bool(_temps(directory))
 
 
 def remove_stale_temps(directory: Path) -> int:
@@ -88,10 +93,7 @@ def remove_stale_temps(directory: Path) -> int:
     call it while holding the build lock, when no other write can be in flight.
     """
     removed = 0
-    try:
-        candidates = list(directory.glob(".*.tmp"))
-    except OSError:
-        return 0
+    candidates = _temps(directory)
     for path in candidates:
         with contextlib.suppress(OSError):
             path.unlink()
