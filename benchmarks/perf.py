@@ -39,7 +39,11 @@ so that both see the same load on a shared machine; the share of CPU
 time the hypervisor stole meanwhile is printed last. The ratios are
 printed against the goals:
 cold <= 1.0x newest-50, no-change <= 2x stat walk, one-new <= 4x stat walk,
-daemon poll <= 1.2x the in-process stat walk.
+daemon poll <= 1.2x the in-process stat walk. ``--drop-caches`` (root)
+drops the page cache before each cold build and each newest-50 reference,
+so that both read the corpus and the Python files from the disk, as the
+first build after a reboot does, or any build of a corpus larger than the
+page cache.
 
 The feeder package is byte-compiled first, as an installed copy is, and the
 measured processes may write bytecode (``PYTHONDONTWRITEBYTECODE`` is
@@ -371,8 +375,12 @@ def bench_size(size: int, shape: str, args: argparse.Namespace) -> SizeResult:
         if size <= args.naive_max:
             naive = measure([*ref_cmd, "0"])
         for _ in range(repeat):
+            if args.drop_caches:
+                _drop_caches()
             newests.append(measure([*ref_cmd, "50"]))
             shutil.rmtree(work, ignore_errors=True)
+            if args.drop_caches:
+                _drop_caches()
             colds.append(measure(build_cmd(seeds, work)))
         cached_mb = _cached_mb()
         for _ in range(repeat + 2):
@@ -410,6 +418,16 @@ def bench_size(size: int, shape: str, args: argparse.Namespace) -> SizeResult:
     )
     peak = max(r.tree_mb for r in colds)
     return SizeResult(shape, size, rows, poll, peak, corpus_mb, cached_mb)
+
+
+def _drop_caches() -> None:
+    """Write back and drop the page cache, dentries and inodes (root only), as after a reboot."""
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+    except OSError as e:
+        sys.exit(f"--drop-caches: cannot write /proc/sys/vm/drop_caches: {e.strerror or e}")
 
 
 def _cached_mb() -> float:
@@ -630,6 +648,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--daemon-polls", type=int, default=15, help="no-change daemon polls timed")
     p.add_argument("--polls", type=int, default=0, help="daemon polls for the memory drift")
     p.add_argument("--poll-size", type=int, default=10_000, help="corpus size for --polls")
+    p.add_argument(
+        "--drop-caches",
+        action="store_true",
+        help="drop the page cache before each cold build and its reference (root)",
+    )
     p.add_argument("--poll-child", nargs=6, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.poll_child:
@@ -644,6 +667,8 @@ def main(argv: list[str] | None = None) -> int:
     compileall.compile_dir(ROOT / "feeder", quiet=1)
     shapes = ("realistic", "grouped") if args.shape == "both" else (args.shape,)
     print(f"# {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {os.uname().machine}")
+    if args.drop_caches:
+        print("# the page cache is dropped before each cold build and each newest-50 reference")
     print(
         f"{'shape':<9} {'size':>7}  {'what':<31} {'seconds':>8} {'ratio':>7} "
         f"{'RSS MB':>7} {'tree MB':>7} {'cores':>5}  note"

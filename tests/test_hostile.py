@@ -12,6 +12,9 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import shutil
+import subprocess
+import sys
 import time
 import tracemalloc
 from dataclasses import dataclass, field
@@ -826,6 +829,87 @@ def test_fifo_swapped_in_for_a_seed_does_not_hang(tmp_path: Path) -> None:
         ingest.read_path("pipe.md", fifo)
     with pytest.raises(SeedError, match="is a directory"):
         ingest.read_path("dir.md", tmp_path)
+
+
+def _cached_bytes(path: Path) -> int:
+    """The bytes of ``path`` in the page cache, as util-linux's ``fincore`` reports them."""
+    out = subprocess.run(
+        ["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return int(out.strip())
+
+
+@pytest.mark.skipif(shutil.which("fincore") is None, reason="needs fincore (util-linux)")
+def test_prefetch_reads_seeds_into_the_page_cache(tmp_path: Path) -> None:
+    """Seeds announced to the kernel are read into the page cache without being read here."""
+    from feeder.seeds.read import prefetch
+
+    seeds = []
+    for i in range(8):
+        seed = tmp_path / f"{i:03d}_seed.md"
+        with open(seed, "wb") as f:
+            body = f"正文，第 {i} 篇。\n" * 8000
+            f.write((seed_text(f"Seed {i}", f"https://e.example/{i}") + body).encode())
+            f.flush()
+            os.fsync(f.fileno())
+        fd = os.open(seed, os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+        seeds.append(seed)
+    if any(_cached_bytes(seed) for seed in seeds):
+        pytest.skip("this file system keeps its files in memory (tmpfs?): nothing to prefetch")
+    prefetch(str(seed) for seed in seeds)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(_cached_bytes(seed) for seed in seeds):
+        time.sleep(0.05)
+    assert all(_cached_bytes(seed) >= 64 * 1024 for seed in seeds)
+
+
+def test_prefetch_passes_over_what_is_not_a_readable_file(tmp_path: Path) -> None:
+    """A FIFO, a directory, a missing or dangling path: no error, no hang; each seed's own error."""
+    seed = tmp_path / "000_ok.md"
+    seed.write_text(seed_text("Fine", "https://e.example/fine") + "正文。\n")
+    os.mkfifo(tmp_path / "001_pipe.md")
+    (tmp_path / "002_dir.md").mkdir()
+    (tmp_path / "003_dangling.md").symlink_to(tmp_path / "nowhere")
+    locked = tmp_path / "004_locked.md"
+    locked.write_text(seed_text("Locked", "https://e.example/locked"))
+    locked.chmod(0)
+    names = [
+        "000_ok.md", "001_pipe.md", "002_dir.md", "003_dangling.md", "004_locked.md", "005_gone.md"
+    ]  # fmt: skip
+    # In a child process with a deadline: a prefetch that opened the FIFO blocking would hang.
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from feeder.build.ingest import _parse_chunk\n"
+        "from feeder.config import Settings\n"
+        "from feeder.seeds.read import prefetch\n"
+        "d = Path(sys.argv[1])\n"
+        "paths = [str(d / n) for n in sys.argv[2:]]\n"
+        "prefetch(paths)\n"
+        "stats = [(n, p, 0, 0) for n, p in zip(sys.argv[2:], paths)]\n"
+        "for parsed in _parse_chunk(stats, Settings(seeds=d)):\n"
+        "    print(parsed.rel, parsed.record is not None and parsed.error is None, parsed.error)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path), *names],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.splitlines()
+    found = {line.split(" ", 1)[0]: line for line in out}
+    assert found["000_ok.md"].startswith("000_ok.md True")
+    assert "not a regular file" in found["001_pipe.md"]
+    assert "is a directory" in found["002_dir.md"]
+    assert "vanished" in found["003_dangling.md"]
+    assert "vanished" in found["005_gone.md"]
+    if os.geteuid() != 0:  # root reads a mode-0 file anyway
+        assert "cannot read" in found["004_locked.md"]
 
 
 def test_short_reads_are_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

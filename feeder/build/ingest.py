@@ -21,7 +21,7 @@ from feeder.config import Settings
 from feeder.content.learned import site_of
 from feeder.errors import SeedError
 from feeder.feeds.filters import with_text
-from feeder.seeds.read import read_path
+from feeder.seeds.read import prefetch, read_path
 from feeder.seeds.scan import SeedStat
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ def _parse_one(stat: SeedStat, settings: Settings, fingerprint: bool = False) ->
 def _parse_chunk(
     stats: list[SeedStat], settings: Settings, fingerprint: bool = False
 ) -> list[_Parsed]:
+    """The chunk's seeds parsed in turn, their files announced to the kernel first."""
+    prefetch(stat[1] for stat in stats)
     return [_parse_one(stat, settings, fingerprint) for stat in stats]
 
 
@@ -113,10 +115,10 @@ def parse_seeds(
     if progress:
         progress(0, total)
     if total < PARALLEL_FROM or workers is None or not workers.parallel:
-        for done, seed in enumerate(seeds, 1):
-            yield _parse_one(seed, settings, fingerprint)
-            if progress and (done % CHUNK == 0 or done == total):
-                progress(done, total)
+        for start in range(0, total, CHUNK):
+            yield from _parse_chunk(list(seeds[start : start + CHUNK]), settings, fingerprint)
+            if progress:
+                progress(min(start + CHUNK, total), total)
         return
     done = 0
     for results in _parse_parallel(seeds, settings, workers, fingerprint):

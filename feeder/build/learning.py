@@ -173,9 +173,10 @@ def _fingerprint_all(todo: Sequence[_Task], workers: Workers | None) -> Iterable
 def fingerprint_chunk(todo: Sequence[_Task]) -> list[tuple[str, bytes]]:
     """(rel, packed fingerprints) of each seed of ``todo`` read unchanged (in a worker, too)."""
     from feeder.content.learned import fingerprints
-    from feeder.seeds.read import read_body
+    from feeder.seeds.read import prefetch, read_body
 
     out: list[tuple[str, bytes]] = []
+    prefetch(path for _, path, _ in todo)
     for rel, path, digest in todo:
         try:
             found, body = read_body(rel, path)

