@@ -544,13 +544,23 @@ def _render_published(
             or len(todo) >= START_WORKERS_TO_RENDER
         )
     ):
-        results = workers.pool().map(
-            render_task,
-            [metas[i] for i in todo],
-            [current.get(metas[i].rel) for i in todo],
-            [settings] * len(todo),
-            [chrome[i] for i in todo],
+        # Largest seed first: the workers end together rather than one waiting
+        # on the other's last big article (rendering takes time with the size).
+        order = sorted(todo, key=lambda i: -_size(current.get(metas[i].rel)))
+        done = dict(
+            zip(
+                order,
+                workers.pool().map(
+                    render_task,
+                    [metas[i] for i in order],
+                    [current.get(metas[i].rel) for i in order],
+                    [settings] * len(order),
+                    [chrome[i] for i in order],
+                ),
+                strict=True,
+            )
         )
+        results = (done[i] for i in todo)
     else:
         results = (
             render_with_warnings(
@@ -566,6 +576,11 @@ def _render_published(
     st.keep_rendered(keys)
     entries = [Entry(meta, value) for meta, value in zip(metas, found, strict=True) if value]
     return entries, len(todo)
+
+
+def _size(seed: SeedFile | None) -> int:
+    """The size of ``seed``'s file as the walk saw it (0: gone)."""
+    return seed.size if seed else 0
 
 
 def _digest(values: Sequence[int]) -> str:
