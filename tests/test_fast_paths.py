@@ -44,6 +44,20 @@ _VALUES = st.one_of(
             "=",
             "[1, 2]",
             "'quoted'",
+            "''",
+            "'it''s: ok'",
+            "'a' b",
+            "'a''",
+            "' spaced  '",
+            "'null'",
+            "'中文 [x]'",
+            '"double"',
+            '""',
+            '"it\'s"',
+            '"a\\"b"',
+            '"a\\nb"',
+            '"a" b',
+            '"x: y, {z}"',
             "x:",
             "AT&T",
             "a, &b",
@@ -83,6 +97,9 @@ def _general(front: str) -> dict[str, Any]:
 @example(["on: x"])
 @example(["title: Part 2: the end", "url: https://x.example/a", "date: 2024-05-14"])
 @example(["title: a: b", "tags: [x]"])
+@example(["title: 'a'", "url: https://x.example/a", "date: 2024-05-14"])
+@example(["title: \"a 'b'\"", "source: 'x''y'", "date: 2024-05-14"])
+@example(["title: 'a'", "title: 'b'"])
 @pytest.mark.slow
 def test_plain_front_matter_reads_like_yaml(lines: list[str]) -> None:
     front = "\n".join(lines)

@@ -56,10 +56,13 @@ _ANCHOR_AFTER = re.compile(r"[\n:\[{,-][ \t]*[&*][^\s\[\]{},]")
 #: by ``bytes.translate``: no list built, and faster than a search for them (4 µs, 24 µs).
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20)])
 #: Each non-empty line: ``key: value`` where YAML and the line-wise reading agree
-#: (groups 1 and 2; the value does not end in a blank or ``:``), or anything else
-#: (group 3). See :func:`_plain_front_matter`.
+#: (groups 1 and 2; the value does not end in a blank or ``:``); ``key: 'value'``
+#: or ``key: "value"``, a quoted scalar that is the whole value, single-quoted
+#: (``''`` is a quote) or double-quoted without escapes (group 3, quotes kept);
+#: or anything else (group 4). See :func:`_plain_front_matter`.
 _PLAIN_LINES = re.compile(
-    r"^(?:([A-Za-z_][A-Za-z0-9_-]{0,63}): ([^\s\-?:,\[\]{}#&*!|>'\"%@`].*)(?<![ :])|(.+))$",
+    r"^(?:([A-Za-z_][A-Za-z0-9_-]{0,63}): (?:([^\s\-?:,\[\]{}#&*!|>'\"%@`].*)(?<![ :])"
+    r"""|('(?:[^'\n]|'')*'|"[^"\\\n]*"))|(.+))$""",
     re.MULTILINE,
 )
 #: Plain YAML scalars that are not strings as keys (booleans, null), lower-cased.
@@ -348,15 +351,20 @@ def _plain_front_matter(front: str) -> dict[str, Any] | None:
     the shape crawlers write, and it is read here without YAML (5x faster).
     A value with ``: `` inside (``title: Part 2: the end``) makes YAML fail,
     so the line-wise reading is taken for every line, and it gives the same.
-    Anything else (quotes, flow or block collections, comments, nulls,
-    repeated keys, non-printable characters) is None.
+    A whole value in quotes, as crawlers quote titles, is a string to YAML:
+    the text inside, ``''`` read as ``'`` in single quotes; double quotes
+    with a backslash inside (an escape) are left to YAML. Anything else
+    (flow or block collections, comments, nulls, repeated keys,
+    non-printable characters) is None.
     """
     out: dict[str, Any] = {}
     seen: set[str] = set()
-    for key, value, other in _PLAIN_LINES.findall(front):
+    for key, value, quoted, other in _PLAIN_LINES.findall(front):
         if other or key in seen or value in _YAML_NULLS:
             return None
         seen.add(key)
+        if quoted:
+            value = quoted[1:-1].replace("''", "'") if quoted[0] == "'" else quoted[1:-1]
         out.setdefault(key.lower().replace("-", "_"), value)
     # Checked on the whole text: keys and ": " are printable and hold no " #",
     # a value does not start with "#", and "\n" ends each line.
