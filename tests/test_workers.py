@@ -30,6 +30,8 @@ def _article(i: int) -> tuple[str, str]:
         f"# 文章 {i}\n\n这是**第 {i} 篇**文章。Some *text* with a [link](/rel/{i}).\n\n"
         "| a | b |\n|---|---|\n| 1 | 2 |\n"
     )
+    # Sizes that differ: the workers render the largest first, the feed keeps its order.
+    body += f"\n第 {i} 篇的又一段，长短不一。\n" * (i % 7)
     return front, body
 
 
