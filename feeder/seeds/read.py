@@ -25,7 +25,7 @@ MAX_SEED_BYTES = 64 * 1024 * 1024
 
 
 def prefetch(paths: Iterable[str | Path]) -> None:
-    """Ask the kernel to start reading the files at ``paths`` now, and return at once.
+    """Ask the kernel to start reading the files at ``paths`` now, without waiting for the reads.
 
     ``POSIX_FADV_WILLNEED`` queues the reads of files that are not in the
     page cache, all of them together, while the caller reads the first; on
@@ -38,7 +38,7 @@ def prefetch(paths: Iterable[str | Path]) -> None:
     itself to report, and nothing is waited for.
     """
     advise = getattr(os, "posix_fadvise", None)
-    if advise is None:  # not POSIX (Windows)
+    if advise is None:  # Windows, macOS
         return
     for path in paths:
         try:
