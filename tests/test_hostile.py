@@ -844,14 +844,17 @@ def _cached_bytes(path: Path) -> int:
 
 @pytest.mark.skipif(shutil.which("fincore") is None, reason="needs fincore (util-linux)")
 def test_prefetch_reads_seeds_into_the_page_cache(tmp_path: Path) -> None:
-    """Seeds announced to the kernel are read into the page cache without being read here."""
-    from feeder.seeds.read import prefetch
+    """Seeds announced to the kernel are read into the page cache without being read here.
+
+    Of a seed larger than :data:`PREFETCH_BYTES`, only that much is asked for.
+    """
+    from feeder.seeds.read import PREFETCH_BYTES, prefetch
 
     seeds = []
     for i in range(8):
         seed = tmp_path / f"{i:03d}_seed.md"
         with open(seed, "wb") as f:
-            body = f"正文，第 {i} 篇。\n" * 8000
+            body = f"正文，第 {i} 篇。\n" * (8000 if i else 80_000)  # the first: ~1.6 MiB
             f.write((seed_text(f"Seed {i}", f"https://e.example/{i}") + body).encode())
             f.flush()
             os.fsync(f.fileno())
@@ -866,6 +869,8 @@ def test_prefetch_reads_seeds_into_the_page_cache(tmp_path: Path) -> None:
     while time.monotonic() < deadline and not all(_cached_bytes(seed) for seed in seeds):
         time.sleep(0.05)
     assert all(_cached_bytes(seed) >= 64 * 1024 for seed in seeds)
+    assert seeds[0].stat().st_size > 1.5 * PREFETCH_BYTES
+    assert PREFETCH_BYTES <= _cached_bytes(seeds[0]) < seeds[0].stat().st_size
 
 
 def test_prefetch_passes_over_what_is_not_a_readable_file(tmp_path: Path) -> None:
