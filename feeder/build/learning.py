@@ -161,13 +161,18 @@ def _fingerprint_missing(
 
 
 def _fingerprint_all(todo: Sequence[_Task], workers: Workers | None) -> Iterable[tuple[str, bytes]]:
-    """(rel, fingerprints) of the seeds of ``todo`` that still are the version the state has."""
+    """(rel, fingerprints) of the seeds of ``todo`` that still are the version the state has.
+
+    In chunks either way, so that each chunk's files are announced to the
+    kernel together (:func:`~feeder.seeds.read.prefetch`), a bounded number at a time.
+    """
+    chunks = [list(todo[i : i + CHUNK]) for i in range(0, len(todo), CHUNK)]
     if workers is not None and workers.started and len(todo) >= IN_WORKERS_FROM:
-        chunks = [list(todo[i : i + CHUNK]) for i in range(0, len(todo), CHUNK)]
-        for done in workers.pool().map(fingerprint_chunk, chunks):
-            yield from done
+        results = workers.pool().map(fingerprint_chunk, chunks)
     else:
-        yield from fingerprint_chunk(todo)
+        results = map(fingerprint_chunk, chunks)
+    for done in results:
+        yield from done
 
 
 def fingerprint_chunk(todo: Sequence[_Task]) -> list[tuple[str, bytes]]:

@@ -546,14 +546,15 @@ def _render_published(
     ):
         # Largest seed first: the workers end together rather than one waiting
         # on the other's last big article (rendering takes time with the size).
-        order = sorted(todo, key=lambda i: -_size(current.get(metas[i].rel)))
+        seeds = {i: current.get(metas[i].rel) for i in todo}
+        order = sorted(todo, key=lambda i: -_size(seeds[i]))
         done = dict(
             zip(
                 order,
                 workers.pool().map(
                     render_task,
                     [metas[i] for i in order],
-                    [current.get(metas[i].rel) for i in order],
+                    [seeds[i] for i in order],
                     [settings] * len(order),
                     [chrome[i] for i in order],
                 ),

@@ -26,6 +26,9 @@ MAX_SEED_BYTES = 64 * 1024 * 1024
 #: larger file's rest is read ahead by the kernel itself as it is read in order,
 #: and a chunk of 128 large files asks for 128 MiB at most.
 PREFETCH_BYTES = 1024 * 1024
+#: How a seed is opened: read-only, and non-blocking, so that a FIFO swapped in
+#: for a seed cannot hang the build.
+_OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
 
 
 def prefetch(paths: Iterable[str | Path]) -> None:
@@ -47,7 +50,7 @@ def prefetch(paths: Iterable[str | Path]) -> None:
         return
     for path in paths:
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+            fd = os.open(path, _OPEN_FLAGS)
         except OSError:
             continue
         try:
@@ -89,8 +92,7 @@ def read_body(rel: str, path: str | Path) -> tuple[str, str]:
 def read_bytes(rel: str, path: str | Path) -> bytes:
     """The bytes of the seed at ``path``, read safely; :class:`SeedError` when they cannot be."""
     try:
-        # O_NONBLOCK: a FIFO swapped in for a seed must not hang the build.
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError as e:
         raise SeedError(rel, "file vanished before it could be read", transient=True) from e
     except IsADirectoryError as e:
