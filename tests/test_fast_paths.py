@@ -64,10 +64,23 @@ _VALUES = st.one_of(
         ]
     ),
 )
+#: Flow lists: of plain words, and of what YAML reads otherwise (types, nesting).
+_FLOWS = st.one_of(
+    st.lists(
+        st.sampled_from(["a", "Open AI", "k8s", "C++", "x/y", "_u", "yes", "No", "null", "2024"]),
+        max_size=3,
+    ).map(lambda items: "[" + ", ".join(items) + "]"),
+    st.sampled_from(["[a,b]", "[a, [b]]", "[a, b] c", "[ a ]", "[a: b]", "['a', b]", "[a, ]"]),
+)
 _LINES = st.lists(
     st.one_of(
         st.tuples(_KEYS, _VALUES).map(lambda kv: f"{kv[0]}: {kv[1]}"),
         st.sampled_from(["", " ", "- item", "  - item", "# comment", "key:", "k : v"]),
+        st.tuples(_KEYS, st.sampled_from(["", " ", "  "])).map(lambda kv: f"{kv[0]}:{kv[1]}"),
+        st.tuples(_KEYS, _FLOWS).map(lambda kv: f"{kv[0]}: {kv[1]}"),
+        st.tuples(st.sampled_from(["", " ", "  ", "\t", "    "]), _VALUES).map(
+            lambda iv: f"{iv[0]}- {iv[1]}"
+        ),
     ),
     max_size=8,
 )
@@ -77,7 +90,7 @@ _PAIRS = st.lists(st.tuples(_KEYS, _VALUES).map(lambda kv: f"{kv[0]}: {kv[1]}"),
 
 
 def _general(front: str) -> dict[str, Any]:
-    """read_front_matter without its fast path."""
+    """read_front_matter without its fast path, written out again."""
     lines = parse.read_lines(front)
     data = parse.read_yaml(front)
     merged: dict[str, Any] = {}
@@ -100,6 +113,17 @@ def _general(front: str) -> dict[str, Any]:
 @example(["title: 'a'", "url: https://x.example/a", "date: 2024-05-14"])
 @example(["title: \"a 'b'\"", "source: 'x''y'", "date: 2024-05-14"])
 @example(["title: 'a'", "title: 'b'"])
+@example(["title: a", "tags:", "  - x", "  - y", "source:"])
+@example(["title: a: b", "tags:", "- x", "source: "])
+@example(["tags:", "  - ab", "   - cd"])
+@example(["tags:", "- ab", "  - cd"])
+@example(["tags:", "  - ab", "  - 2024"])
+@example(["tags:", "  - ab", "  - yes"])
+@example(["tags:", "  - a: b"])
+@example(["tags: [a, Open AI]", "title: x"])
+@example(["tags: [a, yes]", "title: x"])
+@example(["tags: [a, b]", "title: a: b"])
+@example(["tags: []", "authors:"])
 @pytest.mark.slow
 def test_plain_front_matter_reads_like_yaml(lines: list[str]) -> None:
     front = "\n".join(lines)
@@ -107,6 +131,11 @@ def test_plain_front_matter_reads_like_yaml(lines: list[str]) -> None:
     if fast is not None:
         assert fast == _general(front)
     assert parse.read_front_matter(front)[0] == _general(front)
+    # The warnings too: the fast path gives none, so the general reading must not.
+    reading = parse.read_front_matter(front)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(parse, "_plain_front_matter", lambda front: None)
+        assert reading == parse.read_front_matter(front)
 
 
 def _split_general(text: str) -> tuple[str | None, str, str | None]:
