@@ -14,6 +14,7 @@ from conftest import write_seed_tree
 
 import feeder
 import feeder.build.ingest
+import feeder.build.workers
 from feeder.build.pipeline import build
 from feeder.build.workers import Workers
 from feeder.config import load_settings
@@ -79,11 +80,55 @@ def _probe() -> tuple[object, int, bool]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
 def test_workers_die_with_the_fork_server_and_do_not_keep_it_up() -> None:
-    with Workers() as workers:
+    with Workers("forkserver") as workers:
         alive_fd, death_signal, parent_is_server = workers.pool().submit(_probe).result()
     assert alive_fd is None
     assert death_signal == signal.SIGKILL
     assert parent_is_server
+
+
+def _forked_probe() -> tuple[int, int, bool]:
+    """In a worker: its parent, its parent-death signal, whether the render stack was loaded."""
+    import ctypes
+
+    loaded = all(name in sys.modules for name in feeder.build.workers.RENDER_STACK)
+    sig = ctypes.c_int(0)
+    ctypes.CDLL(None).prctl(2, ctypes.byref(sig), 0, 0, 0)  # PR_GET_PDEATHSIG
+    return os.getppid(), sig.value, loaded
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork and prctl are Linux's")
+def test_forked_workers_die_with_the_command_and_render_with_the_stack_loaded() -> None:
+    """Workers forked from the command: its children, killed with it; those that render are
+    forked once the command has the render stack, so that none imports it on its own."""
+    code = (
+        "import os, sys\n"
+        "from feeder.build.workers import Workers\n"
+        "from test_workers import _forked_probe\n"
+        "with Workers('fork') as w:\n"
+        "    w.prestart()\n"
+        "    first = w.pool().submit(_forked_probe).result()\n"
+        "    w.prepare_render()\n"
+        "    second = w.pool(render=True).submit(_forked_probe).result()\n"
+        "print(os.getpid(), *first, *second)\n"
+    )
+    tests = str(Path(__file__).parent)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([tests, str(Path(feeder.__file__).parents[1])]),
+        },
+    )
+    assert proc.returncode == 0, proc.stderr
+    me, parent1, sig1, loaded1, parent2, sig2, loaded2 = proc.stdout.split()
+    assert parent1 == parent2 == me
+    assert int(sig1) == int(sig2) == signal.SIGKILL
+    assert loaded1 == "False"  # the parse needs no render stack: the workers start at once
+    assert loaded2 == "True"
 
 
 _ORPHAN = """

@@ -179,6 +179,7 @@ def _parse_parallel(
                 submitting = False
                 filled.notify_all()
 
+    workers.prestart()  # forked workers are forked from this thread, before any other starts
     submitter = threading.Thread(target=submit_all, name="feeder-submit", daemon=True)
     submitter.start()
     try:
@@ -187,6 +188,8 @@ def _parse_parallel(
             with filled:
                 slots[i] = done
         from feeder.feeds import atom  # noqa: F401 - the feed writer, while the workers parse
+
+        workers.prepare_render()
 
         for i in range(count):
             with filled:

@@ -551,7 +551,7 @@ def _render_published(
         done = dict(
             zip(
                 order,
-                workers.pool().map(
+                workers.pool(render=True).map(
                     render_task,
                     [metas[i] for i in order],
                     [seeds[i] for i in order],
