@@ -80,8 +80,8 @@ def read_body(rel: str, path: str | Path) -> tuple[str, str]:
     What learning a site's chrome needs of a seed (the body's lines, and the
     digest that says whether it still is the version the state has): the
     same read and decoding as :func:`read_path`, without the front matter's
-    parse (~30 % of reading a seed; more than half of it for the one seed in
-    four whose front matter needs YAML).
+    parse (~20 % of reading a seed on average; most of it for a seed whose
+    front matter needs YAML).
     """
     data = read_bytes(rel, path)
     from feeder.seeds.parse import body_of
