@@ -209,3 +209,4 @@ def _parse_parallel(
         stop.set()
         ahead.release()  # the helper thread, if it waits, sees the stop
         submitter.join()
+        workers.wait_imports()

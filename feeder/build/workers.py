@@ -151,8 +151,13 @@ class Workers:
             )
             self._importing.start()
 
-    def _imported(self) -> None:
-        """Wait for the imports of :meth:`prepare_render`: a fork needs this process alone."""
+    def wait_imports(self) -> None:
+        """Wait for the imports of :meth:`prepare_render`.
+
+        A fork needs this process alone, and this process must not import the
+        same modules in two threads at once (two imports that need each
+        other's module would deadlock): the parse calls this once it is done.
+        """
         if self._importing is not None:
             self._importing.join()
             self._importing = None
@@ -161,14 +166,14 @@ class Workers:
         """The pool, started on first use.
 
         ``render``: the tasks render entries. Workers forked before this
-        process had the render stack would each import it, one after the other
-        started; they are replaced by workers forked now, with it, when this
-        process runs one thread once they are gone.
+        process had the render stack would each import it with their first
+        task; they are replaced by workers forked now, with it (when this
+        process runs one thread once they are gone).
         """
         if render and self._pool is not None and not self._can_render:
             self.close()
         if self._pool is None:
-            self._imported()
+            self.wait_imports()
             from concurrent.futures import ProcessPoolExecutor
 
             method = self._start_method()
@@ -193,7 +198,7 @@ class Workers:
         return ctx
 
     def close(self) -> None:
-        self._imported()
+        self.wait_imports()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
