@@ -44,7 +44,12 @@ each newest-50 reference the corpus is read once, so that both start with
 it in the page cache (as far as the machine keeps it). ``--drop-caches``
 (root) drops the page cache there instead, so that both read the corpus and
 the Python files from the disk, as the first build after a reboot does, or
-any build of a corpus larger than the page cache.
+any build of a corpus larger than the page cache. ``--hold`` (``vmtouch``,
+Debian's package of that name) instead holds the interpreter's and the
+virtualenv's files, the package and each corpus in memory for the whole run
+(``mlock``): on a machine that keeps few file pages, the imports of every
+measured process would otherwise come from the disk, by turns, and the
+figures with them.
 
 The feeder package is byte-compiled first, as an installed copy is, and the
 measured processes may write bytecode (``PYTHONDONTWRITEBYTECODE`` is
@@ -65,6 +70,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import contextlib
 import html
 import json
 import os
@@ -362,6 +368,8 @@ class SizeResult:
 
 def bench_size(size: int, shape: str, args: argparse.Namespace) -> SizeResult:
     seeds = corpus(size, shape, args.out)
+    if args.hold:
+        args.holding.add(seeds)
     added: list[Path] = []
     work = args.out / f"work-{shape}-{size}"
     repeat = args.repeat if size < 100_000 else 1
@@ -435,6 +443,63 @@ def _set_caches(seeds: Path, *, drop: bool) -> None:
             with open(os.path.join(d, name), "rb") as f:
                 while f.read(1 << 20):
                     pass
+
+
+class Hold:
+    """Files held in memory (``vmtouch -l``) until :meth:`release`: see ``--hold``."""
+
+    def __init__(self) -> None:
+        self._procs: list[subprocess.Popen[bytes]] = []
+
+    def add(self, *paths: Path) -> None:
+        """Read ``paths`` (files or directory trees) into memory and keep them there."""
+        vmtouch = shutil.which("vmtouch")
+        if vmtouch is None:
+            sys.exit("--hold: vmtouch is not installed (Debian package vmtouch)")
+        proc = subprocess.Popen(
+            [vmtouch, "-q", "-l", *map(str, paths)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self._procs.append(proc)
+        # Locked once it has touched every page: until then, wait (it never exits itself).
+        total = sum(_tree_bytes(path) for path in paths)
+        deadline = time.monotonic() + 600
+        while _locked_kb(proc.pid) * 1024 < 0.9 * total and time.monotonic() < deadline:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                sys.exit(f"--hold: vmtouch failed: {err.strip()}")
+            time.sleep(0.1)
+
+    def release(self) -> None:
+        for proc in self._procs:
+            proc.terminate()
+            proc.wait()
+        self._procs.clear()
+
+
+def _tree_bytes(path: Path) -> int:
+    """The bytes of the files under ``path`` (or of the file itself)."""
+    if path.is_file():
+        return path.stat().st_size
+    total = 0
+    for d, _, names in os.walk(path):
+        for name in names:
+            with contextlib.suppress(OSError):  # gone meanwhile
+                total += os.lstat(os.path.join(d, name)).st_size
+    return total
+
+
+def _locked_kb(pid: int) -> int:
+    """The memory ``pid`` holds locked (``VmLck`` of /proc/PID/status), in KB."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmLck:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def _drop_caches() -> None:
@@ -670,8 +735,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="drop the page cache before each cold build and its reference (root)",
     )
+    p.add_argument(
+        "--hold",
+        action="store_true",
+        help="hold Python's files, the package and each corpus in memory (vmtouch -l)",
+    )
     p.add_argument("--poll-child", nargs=6, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.hold and args.drop_caches:
+        p.error("--hold and --drop-caches exclude each other (held pages are not dropped)")
     if args.poll_child:
         seeds, work, shape, polls, news, mode = args.poll_child
         poll_child(Path(seeds), Path(work), shape, int(polls), int(news), mode)
@@ -682,6 +754,11 @@ def main(argv: list[str] | None = None) -> int:
     # sources again, ~40 ms that no installed copy pays.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     compileall.compile_dir(ROOT / "feeder", quiet=1)
+    args.holding = Hold()
+    if args.hold:
+        lib = Path(sys.base_prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+        args.holding.add(lib, Path(sys.prefix), ROOT / "feeder", Path(sys.executable).resolve())
+        print("# Python's files, the package and each corpus are held in memory (vmtouch -l)")
     shapes = ("realistic", "grouped") if args.shape == "both" else (args.shape,)
     print(f"# {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {os.uname().machine}")
     if args.drop_caches:
@@ -692,11 +769,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     results = []
     ticks, _ = _steal_share_since(None)
-    for shape in shapes:
-        for size in (int(s) for s in args.sizes.split(",")):
-            res = bench_size(size, shape, args)
-            print_size(res)
-            results.append(res)
+    try:
+        for shape in shapes:
+            for size in (int(s) for s in args.sizes.split(",")):
+                res = bench_size(size, shape, args)
+                print_size(res)
+                results.append(res)
+    finally:
+        args.holding.release()
     print_summary(results)
     _, steal = _steal_share_since(ticks)
     print(f"\n# hypervisor steal during the run: {steal:.1%} of the machine's CPU time")
