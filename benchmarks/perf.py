@@ -54,8 +54,8 @@ figures with them.
 The feeder package is byte-compiled first, as an installed copy is, and the
 measured processes may write bytecode (``PYTHONDONTWRITEBYTECODE`` is
 dropped). Memory is reported twice: the peak RSS of the measured process itself
-(``os.wait4``), and the peak PSS of its whole process tree (fork server and
-workers included; shared pages counted once), sampled every 50 ms; and for
+(``os.wait4``), and the peak PSS of its whole process tree (workers and any
+fork server included; shared pages counted once), sampled every 50 ms; and for
 each size, the corpus's bytes beside the file pages the machine had cached
 just after the cold builds (less than the corpus: part of it came from the
 disk, for the references too). ``cores``
@@ -161,12 +161,12 @@ fg.atom_file(out)
 class Run:
     seconds: float
     rss_mb: float  #: peak RSS of the measured process itself
-    #: Peak PSS of its whole process tree (fork server and workers included),
+    #: Peak PSS of its whole process tree (workers and any fork server included),
     #: sampled every 50 ms: what the build costs the machine in memory.
     tree_mb: float
     #: Busy cores during the run, machine-wide (/proc/stat): about 2.0 when
-    #: both cores work. Worker processes are not the measured process's own
-    #: children (they come from a fork server), so its rusage alone would miss them.
+    #: both cores work. Worker processes need not be the measured process's own
+    #: children (a fork server may start them), so its rusage alone could miss them.
     cores: float
     report: dict[str, object] | None = None
 

@@ -8,14 +8,15 @@ this script (the interpreter's own start, ~25 ms, comes before it)::
     .venv/bin/python benchmarks/timeline.py --cpu build ...   # and each process's CPU
 
 ``--cpu`` runs the command in a child process instead and samples, every 50 ms,
-the CPU time of each Python process of the machine: the command, its fork
-server and its workers (which are not its children, so ``time`` would miss
-them). Where one core idles while the other works, the stages say why.
+the CPU time of each Python process of the machine: the command, its workers,
+and the fork server where one starts them (its workers are not the command's
+children, so ``time`` would miss them). Where one core idles while the other
+works, the stages say why.
 
-The ``__main__`` guard matters: the fork server of the build's workers
-imports the main module of the process that started it, and a script that
-built at import time would build again in the server (and wait on its own
-lock).
+The ``__main__`` guard matters: a fork server (the workers' when the process
+that starts them runs threads) imports the main module of that process, and a
+script that built at import time would build again in the server (and wait
+on its own lock).
 """
 
 from __future__ import annotations
