@@ -107,8 +107,9 @@ def parse_seeds(
     it again). A cold build reads every seed, and learns from few of them;
     so does a build that finds most of a known directory touched.
 
-    The workers start with the render stack imported too (see
-    :mod:`feeder.build.workers`), so rendering in the same workers starts warm.
+    The workers that render afterwards start with the render stack imported
+    (see :mod:`feeder.build.workers`): this process imports it while they
+    parse, or the fork server has.
     """
     total = len(seeds)
     fingerprint = fingerprint and total <= FINGERPRINT_UP_TO
@@ -139,11 +140,12 @@ def _parse_parallel(
 ) -> Iterator[list[_Parsed]]:
     """The parsed chunks of ``seeds``, in order, parsed by ``workers``.
 
-    Starting the worker processes takes a few hundred milliseconds (their
-    imports); meanwhile this process parses chunks itself, so no core idles
-    while the pool comes up. A helper thread hands the rest to the pool, a
-    few chunks ahead of the ones taken back. Each chunk's seeds are taken
-    from ``seeds`` only when it is handed over.
+    Workers forked from this process start at once; those of a fork server
+    take a few hundred milliseconds (its imports), and meanwhile this process
+    parses chunks itself, so no core idles while the pool comes up. A helper
+    thread hands the rest to the pool, a few chunks ahead of the ones taken
+    back. Each chunk's seeds are taken from ``seeds`` only when it is handed
+    over.
     """
     count = -(-len(seeds) // CHUNK)
     slots: list[Future[list[_Parsed]] | list[_Parsed] | None] = [None] * count
