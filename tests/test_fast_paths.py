@@ -124,6 +124,10 @@ def _general(front: str) -> dict[str, Any]:
 @example(["tags: [a, yes]", "title: x"])
 @example(["tags: [a, b]", "title: a: b"])
 @example(["tags: []", "authors:"])
+@example(["title: =", "url: "])
+@example(["date: 2024-02-30", "tags:", "  - ab"])
+@example(["date: 2024-02-03 25:00:00", "source:"])
+@example(["n: 0b_", "tags: [a]"])
 @pytest.mark.slow
 def test_plain_front_matter_reads_like_yaml(lines: list[str]) -> None:
     front = "\n".join(lines)

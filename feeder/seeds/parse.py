@@ -79,8 +79,9 @@ _PLAIN_LINES = re.compile(
 )
 #: Plain YAML scalars that are not strings as keys (booleans, null), lower-cased.
 _YAML_KEY_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null", "y", "n"})
-#: The first characters of a plain list item that YAML may read as a number, a
-#: date, a null or a merge key (the items of a list keep YAML's types).
+#: The first characters of a plain scalar that YAML may read as a number, a date,
+#: a null, a merge key or a value key: types kept in a list, and types YAML may
+#: fail to build (``2024-02-30``, ``=``), refusing the whole text.
 _TYPED_START = frozenset("0123456789+.~=<")
 #: Plain YAML scalars that read as null.
 _YAML_NULLS = frozenset({"~", "null", "Null", "NULL"})
@@ -381,6 +382,13 @@ def _plain_front_matter(front: str) -> dict[str, Any] | None:
     - ``key: [a, b]`` of plain words is a list to YAML, the text ``[a, b]``
       line by line.
 
+    Where there are empty values or lists, the reading depends on whether
+    YAML reads the text: the values it may build as something else (dates,
+    numbers, ``=``) are given to YAML alone, and if it fails on one the
+    result is None. Without them, both readings give the same values either
+    way; only the general reading then warns that YAML failed on such a
+    value (the entry's own date check warns of a date that is no date).
+
     Anything else (nested or other collections, comments, nulls, repeated
     keys, an item YAML may type, non-printable characters) is None, and
     the general reading decides.
@@ -390,6 +398,7 @@ def _plain_front_matter(front: str) -> dict[str, Any] | None:
     flows: list[str] = []  # folded keys whose value is a flow list, as written
     empty: list[str] = []  # folded keys with nothing after the colon
     refused = False  # a value YAML refuses: the line-wise reading is taken
+    typed: list[str] = []  # plain values YAML may build as something else, or fail to
     items: list[str] | None = None  # the block list that item lines add to
     indent: str | None = None  # that list's indent
     for key, value, quoted, flow, item_indent, item, other in _PLAIN_LINES.findall(front):
@@ -409,6 +418,8 @@ def _plain_front_matter(front: str) -> dict[str, Any] | None:
         items = indent = None
         if value:
             refused = refused or ": " in value
+            if value[0] in _TYPED_START:
+                typed.append(value)
         elif quoted:
             value = quoted[1:-1].replace("''", "'") if quoted[0] == "'" else quoted[1:-1]
         elif flow:
@@ -426,6 +437,12 @@ def _plain_front_matter(front: str) -> dict[str, Any] | None:
     # A folded key is a YAML word exactly when the key is (the words hold no "-").
     if not _YAML_KEY_WORDS.isdisjoint(out):
         return None
+    if (empty or flows) and typed and not refused and not _yaml_builds(typed):
+        # Which reading applies depends on whether YAML reads the text: it
+        # does unless it fails to build one of these values (a date that is
+        # no date, a bare "="), and then it warns. YAML reads them alone, in
+        # a list, to tell; where it fails, the general reading gives the warning.
+        return None
     for folded in empty:
         out[folded] = lists[folded] or ("" if refused else None)
     if not refused:
@@ -435,6 +452,15 @@ def _plain_front_matter(front: str) -> dict[str, Any] | None:
             if not _YAML_KEY_WORDS.isdisjoint(word.lower() for word in out[folded]):
                 return None
     return out
+
+
+def _yaml_builds(values: list[str]) -> bool:
+    """Whether YAML reads each of the plain scalars ``values`` (one a line, no ``: ``)."""
+    try:
+        _load_yaml("".join(f"- {value}\n" for value in values))
+    except _NotYAML:
+        return False
+    return True
 
 
 def read_front_matter(front: str) -> tuple[dict[str, Any], list[str]]:
