@@ -128,6 +128,8 @@ def _general(front: str) -> dict[str, Any]:
 @example(["date: 2024-02-30", "tags:", "  - ab"])
 @example(["date: 2024-02-03 25:00:00", "source:"])
 @example(["n: 0b_", "tags: [a]"])
+@example(["title: 0:*0", "url: "])
+@example(["title: a,&b", "tags:", "- x"])
 @pytest.mark.slow
 def test_plain_front_matter_reads_like_yaml(lines: list[str]) -> None:
     front = "\n".join(lines)

@@ -437,12 +437,17 @@ def _plain_front_matter(front: str) -> dict[str, Any] | None:
     # A folded key is a YAML word exactly when the key is (the words hold no "-").
     if not _YAML_KEY_WORDS.isdisjoint(out):
         return None
-    if (empty or flows) and typed and not refused and not _yaml_builds(typed):
-        # Which reading applies depends on whether YAML reads the text: it
-        # does unless it fails to build one of these values (a date that is
-        # no date, a bare "="), and then it warns. YAML reads them alone, in
-        # a list, to tell; where it fails, the general reading gives the warning.
-        return None
+    if (empty or flows) and not refused:
+        # Which reading applies depends on whether YAML reads the text. It is
+        # not given text that may hold an alias (read_yaml): read line by line.
+        # Otherwise it reads it unless it fails to build one of the typed
+        # values (a date that is no date, a bare "="), and then it warns. YAML
+        # reads them alone, in a list, to tell; where it fails, the general
+        # reading gives the warning.
+        if _may_alias(front):
+            refused = True
+        elif typed and not _yaml_builds(typed):
+            return None
     for folded in empty:
         out[folded] = lists[folded] or ("" if refused else None)
     if not refused:
