@@ -92,8 +92,8 @@ class Workers:
         self.size = min(os.cpu_count() or 1, 4)
         self._method = method
         self._pool: ProcessPoolExecutor | None = None
-        #: How the workers of the current pool started, and whether they have the render stack.
-        self._started_by: StartMethod | None = None
+        #: Whether the workers of the current pool have the render stack (a fork
+        #: server's always do; forked ones when this process had it).
         self._can_render = False
         self._importing: threading.Thread | None = None  # see prepare_render
 
@@ -140,12 +140,7 @@ class Workers:
         afterwards (:meth:`pool`) waits for them, and starts with the stack.
         Workers that come from the fork server have it already.
         """
-        if (
-            self._pool is not None
-            and self._started_by == "fork"
-            and not self._can_render
-            and self._importing is None
-        ):
+        if self._pool is not None and not self._can_render and self._importing is None:
             self._importing = threading.Thread(
                 target=_import_quietly, args=(RENDER_STACK,), name="feeder-import", daemon=True
             )
@@ -179,7 +174,6 @@ class Workers:
             method = self._start_method()
             if method == "fork" and render:
                 _import(RENDER_STACK)
-            self._started_by = method
             self._can_render = method == "forkserver" or all(
                 name in sys.modules for name in RENDER_STACK
             )

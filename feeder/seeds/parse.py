@@ -394,9 +394,8 @@ def _plain_front_matter(front: str) -> dict[str, Any] | None:
     the general reading decides.
     """
     out: dict[str, Any] = {}
-    lists: dict[str, list[str]] = {}  # folded key → the items of its block list
+    lists: dict[str, list[str]] = {}  # folded key with nothing after the colon → its items
     flows: list[str] = []  # folded keys whose value is a flow list, as written
-    empty: list[str] = []  # folded keys with nothing after the colon
     refused = False  # a value YAML refuses: the line-wise reading is taken
     typed: list[str] = []  # plain values YAML may build as something else, or fail to
     items: list[str] | None = None  # the block list that item lines add to
@@ -426,7 +425,6 @@ def _plain_front_matter(front: str) -> dict[str, Any] | None:
             value = flow
             flows.append(folded)
         else:
-            empty.append(folded)
             items = []
             lists[folded] = items
         out[folded] = value
@@ -437,7 +435,7 @@ def _plain_front_matter(front: str) -> dict[str, Any] | None:
     # A folded key is a YAML word exactly when the key is (the words hold no "-").
     if not _YAML_KEY_WORDS.isdisjoint(out):
         return None
-    if (empty or flows) and not refused:
+    if (lists or flows) and not refused:
         # Which reading applies depends on whether YAML reads the text. It is
         # not given text that may hold an alias (read_yaml): read line by line.
         # Otherwise it reads it unless it fails to build one of the typed
@@ -448,8 +446,8 @@ def _plain_front_matter(front: str) -> dict[str, Any] | None:
             refused = True
         elif typed and not _yaml_builds(typed):
             return None
-    for folded in empty:
-        out[folded] = lists[folded] or ("" if refused else None)
+    for folded, found in lists.items():
+        out[folded] = found or ("" if refused else None)
     if not refused:
         for folded in flows:
             words = out[folded][1:-1]
