@@ -181,3 +181,41 @@ def test_a_large_flat_directory_keeps_its_ranges_and_finds_every_change(tmp_path
         assert len(poll().changed) == 2 * changes.SPLIT
         assert lows() != first
         assert not poll().changed and not poll().removed
+
+
+@pytest.mark.parametrize("batch", [1, 3, 4096])
+def test_the_walk_keeps_each_seeds_own_signature_across_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """The walk moves sizes and mtimes to its columns in batches: none is paired with another seed.
+
+    Every seed has its own size and mtime, in the top directory, in
+    subdirectories and through a symlink; with batches of one, three and
+    many, each column holds what ``os.stat`` says of the seed at that row,
+    and ``on_many`` is called once, when the walk has found that many.
+    """
+    import feeder.seeds.scan as scan_module
+
+    root = tmp_path / "seeds"
+    (root / "b" / "c").mkdir(parents=True)
+    (root / "a").mkdir()
+    paths = []
+    for i in range(11):
+        where = [root, root / "a", root / "b", root / "b" / "c"][i % 4]
+        path = where / f"{i:02d}.{'txt' if i % 3 else 'MD'}"
+        path.write_text("x" * (i + 1), encoding="utf-8")
+        os.utime(path, ns=(1_700_000_000_000_000_000 + i, 1_700_000_000_000_000_000 + i * 7))
+        paths.append(path)
+    (root / "link.md").symlink_to(paths[0])
+    (root / "notes.bak").write_text("not a seed", encoding="utf-8")
+    monkeypatch.setattr(scan_module, "BATCH", batch)
+    seen: list[int] = []
+    found = scan(root, many=5, on_many=lambda: seen.append(1))
+    assert found.count == 12
+    assert len(found.sizes) == len(found.mtimes) == found.count
+    for i, rel in enumerate(found.rels):
+        st = (root / rel).stat()
+        assert (found.sizes[i], found.mtimes[i]) == (st.st_size, st.st_mtime_ns), rel
+    assert seen == [1]
+    assert scan(root, many=13, on_many=lambda: seen.append(2)).count == 12
+    assert seen == [1]
