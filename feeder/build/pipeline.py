@@ -627,14 +627,33 @@ def _skipped(
     there (a no-change poll need not query every row).
     """
     kept = st.get("skipped") if cached else None
+    refused, deferred, transient = tuple(refused), tuple(deferred), tuple(transient)
+    if kept and not (refused or deferred or transient):
+        return _kept_skipped(kept)  # a daemon's no-change polls: decoded once
     if kept:
         errors, duplicates = json.loads(kept)
     else:
         errors, duplicates = st.errors(), st.duplicates()
         if store:
             st.put("skipped", json.dumps([errors, duplicates], ensure_ascii=False))
+    return _sorted_skipped(errors, refused, duplicates, (*deferred, *transient))
+
+
+@functools.lru_cache(maxsize=2)
+def _kept_skipped(kept: str) -> tuple[Skipped, ...]:
+    """The skipped seeds the state keeps as ``kept`` (the same text, the same tuple)."""
+    errors, duplicates = json.loads(kept)
+    return _sorted_skipped(errors, (), duplicates, ())
+
+
+def _sorted_skipped(
+    errors: Iterable[Sequence[str]],
+    refused: Iterable[tuple[str, str]],
+    duplicates: Iterable[Sequence[str]],
+    more: Iterable[Skipped],
+) -> tuple[Skipped, ...]:
     items = [Skipped(rel, reason) for rel, reason in errors]
     items += [Skipped(rel, reason) for rel, reason in refused]
     items += [Skipped(rel, duplicate_reason(winner)) for rel, winner in duplicates]
-    items += [*deferred, *transient]
+    items += more
     return tuple(sorted(items, key=lambda s: s.path))
