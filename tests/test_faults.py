@@ -39,6 +39,8 @@ from lxml import etree
 
 TESTS = Path(__file__).resolve().parent
 KILLS = int(os.environ.get("FEEDER_KILLS", "200"))
+#: Distinct complete builds the kills must have seen (the harness did its job).
+MIN_VERSIONS_SEEN = 5
 CORPUS_SEEDS = 160
 VERSION_PREFIX = "Version "
 
@@ -175,7 +177,10 @@ def test_sigkill_at_random_moments_never_tears_the_feed(tmp_path: Path, corpus: 
     assert summary["torn"] == [], summary["torn"][:5]
     assert summary["errors"] == [], summary["errors"][:5]
     assert summary["wrong_version"] == [], summary["wrong_version"][:5]
-    assert summary["versions_seen"] > KILLS // 10  # kills did land after complete builds
+    # Kills did land after complete builds, so both cases were exercised. How
+    # many depends on the machine's speed (the window is measured once, before
+    # the loop): 13 of 200 kills in one loaded run here, 57 in a quiet one.
+    assert summary["versions_seen"] >= MIN_VERSIONS_SEEN
     # The state is usable: the next build succeeds and publishes the newest version.
     report, _ = build(tmp_path / "seeds", out, tmp_path / "state", "--max-entries", "0")
     data = out.read_bytes()
