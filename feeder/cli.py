@@ -21,7 +21,7 @@ from feeder import __version__
 from feeder.build.lock import OutputClaim
 from feeder.config import Settings, load_settings
 from feeder.errors import FeederError
-from feeder.model import plural
+from feeder.model import Skipped, plural
 from feeder.service.logsetup import NoSkipLines
 
 log = logging.getLogger("feeder")
@@ -260,7 +260,8 @@ class _ProgressBar:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    _basic_logging(args.log_level.upper() if args.log_level else "WARNING")
+    level = args.log_level.upper() if args.log_level else "WARNING"
+    _basic_logging(level)
     settings = _settings(args)
     from feeder.build.pipeline import build
 
@@ -276,8 +277,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    for s in result.skipped:
-        print(f"feeder: skipped {s.path}: {s.reason}", file=sys.stderr)
+    _print_skipped(result.skipped, each_duplicate=level in ("DEBUG", "INFO"))
     state = "written" if result.changed else "unchanged"
     print(
         f"feeder: {plural(result.seeds, 'seed')} read, "
@@ -288,6 +288,29 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     return 0
+
+
+def _print_skipped(skipped: Sequence[Skipped], *, each_duplicate: bool) -> None:
+    """Each skipped seed on a line of its own; older fetches of an article in one line.
+
+    A seed skipped for what it holds (empty, binary, still being written) is
+    something to act on and is named on every build. A duplicate is the
+    crawler fetching an article again: expected, and in a large directory
+    hundreds of lines on every cron run, so it is counted unless ``each_duplicate``
+    (``--log-level info``); ``--json`` and ``feeder check`` name them all.
+    """
+    duplicates = 0
+    for s in skipped:
+        if s.duplicate and not each_duplicate:
+            duplicates += 1
+        else:
+            print(f"feeder: skipped {s.path}: {s.reason}", file=sys.stderr)
+    if duplicates:
+        print(
+            f"feeder: skipped {plural(duplicates, 'duplicate')}: older fetches of articles "
+            "a newer seed publishes (--log-level info or feeder check names each)",
+            file=sys.stderr,
+        )
 
 
 def cmd_check(args: argparse.Namespace) -> int:

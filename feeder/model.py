@@ -81,6 +81,11 @@ class Skipped:
     path: str
     reason: str
 
+    @property
+    def duplicate(self) -> bool:
+        """An older fetch of an article another seed publishes: expected, not a fault."""
+        return self.reason.startswith(DUPLICATE)
+
 
 @dataclass(frozen=True)
 class FeedReport:
@@ -110,9 +115,13 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word if count == 1 else many or word + 's'}"
 
 
+#: How every duplicate's reason starts (``Skipped.duplicate``).
+DUPLICATE = "duplicate of "
+
+
 def duplicate_reason(winner: str) -> str:
     """Why a seed is not an entry when ``winner`` is a newer fetch of the same article."""
-    return f"duplicate of {winner} (same article; the newest fetch is published)"
+    return f"{DUPLICATE}{winner} (same article; the newest fetch is published)"
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,41 @@ def test_summary_line_and_skip_lines_on_stderr(tmp_feed: dict[str, Path]) -> Non
 
 
 @pytest.mark.slow
+def test_duplicates_are_counted_on_one_line_and_named_at_info(tmp_feed: dict[str, Path]) -> None:
+    # Three fetches of one article and two of another: the newest of each is
+    # published, the three older ones are expected and counted; the empty seed
+    # is a fault and named on every build.
+    for name, fetched in (("a1.txt", "01"), ("a2.txt", "02"), ("a3.txt", "03")):
+        seed(tmp_feed["seeds"], name, "A", "https://e.org/a", fetched=f"2024-05-{fetched}T10:00:00")
+    for name, fetched in (("b1.txt", "01"), ("b2.txt", "02")):
+        seed(tmp_feed["seeds"], name, "B", "https://e.org/b", fetched=f"2024-05-{fetched}T10:00:00")
+    (tmp_feed["seeds"] / "empty.md").write_bytes(b"")
+    where = ["--seeds", str(tmp_feed["seeds"]), "--output", str(tmp_feed["out"])]
+    where += ["--state-dir", str(tmp_feed["state"])]
+    for _ in range(2):  # the first build and a no-change one say the same
+        proc = run_feeder("build", *where)
+        lines = proc.stderr.splitlines()
+        assert "feeder: skipped empty.md: empty file" in lines, lines
+        assert not [line for line in lines if "duplicate of" in line], lines
+        assert (
+            "feeder: skipped 3 duplicates: older fetches of articles a newer seed publishes "
+            "(--log-level info or feeder check names each)" in lines
+        ), lines
+        assert "6 seeds read, 2 entries written, 4 skipped" in proc.stderr
+    proc = run_feeder("build", *where, "--log-level", "info")
+    named = sorted(
+        line.split(":")[1].split()[-1]
+        for line in proc.stderr.splitlines()
+        if line.startswith("feeder: skipped ") and ": duplicate of " in line
+    )
+    assert named == ["a1.txt", "a2.txt", "b1.txt"], proc.stderr
+    assert "duplicates: older fetches" not in proc.stderr
+    report = build_json(tmp_feed["seeds"], tmp_feed["out"], tmp_feed["state"])
+    dups = [s["path"] for s in report["skipped"] if s["reason"].startswith("duplicate of ")]
+    assert sorted(dups) == ["a1.txt", "a2.txt", "b1.txt"]
+
+
+@pytest.mark.slow
 def test_unchanged_feed_is_not_rewritten(tmp_feed: dict[str, Path]) -> None:
     seed(tmp_feed["seeds"], "a.txt", "A", "https://e.org/a")
     build_json(tmp_feed["seeds"], tmp_feed["out"], tmp_feed["state"])
