@@ -37,6 +37,7 @@ from hardkit import (
 from lxml import etree
 from lxml import html as lhtml
 
+from feeder.seeds.scan import NOT_UTF8
 
 FETCH = "2024-05-02T10:00:00"
 FETCH_RFC3339 = "2024-05-02T10:00:00+00:00"
@@ -824,6 +825,42 @@ def test_checker_accepts_safe_markup() -> None:
         '<p>text <a href="https://e.example/a">a</a> <img src="https://e.example/i.png"></p>'
         '<pre><code class="language-js">javascript:alert(1) &lt;script&gt;</code></pre>'
     )
+
+
+@pytest.mark.slow
+def test_file_names_that_are_not_utf8_are_refused_not_fatal(tmp_path: Path) -> None:
+    # A file system holds any bytes as a name; the state, the JSON report and
+    # a terminal hold text. Such a seed is reported (its bytes escaped), the
+    # others are published, and renaming it publishes it.
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "good.md").write_text(seed_text("Good one", "https://example.org/good"))
+    (seeds / "名前.md").write_text(seed_text("CJK name", "https://example.org/cjk"))
+    raw = os.fsencode(seeds)
+    with open(raw + b"/bad\xffname.md", "wb") as f:
+        f.write(seed_text("Bad name", "https://example.org/bad").encode())
+    os.mkdir(raw + b"/sub\xfe")
+    with open(raw + b"/sub\xfe/inner.md", "wb") as f:
+        f.write(seed_text("In a bad directory", "https://example.org/inner").encode())
+    os.symlink(b"nowhere.md", raw + b"/broken\xfe.md")
+    out, state = tmp_path / "public" / "feed.atom", tmp_path / "state"
+    for _ in range(2):  # the build that finds them, and a no-change one
+        report, stderr = build(seeds, out, state)
+        skipped = {s["path"]: s["reason"] for s in report["skipped"]}
+        assert skipped == {
+            "bad\\xffname.md": NOT_UTF8,
+            "sub\\xfe/inner.md": NOT_UTF8,
+            "broken\\xfe.md": "broken symlink or unreadable file",
+        }, skipped
+        assert "feeder: skipped bad\\xffname.md: file name is not valid UTF-8" in stderr
+        assert "Traceback" not in stderr and "internal error" not in stderr
+        root = assert_schema_valid(out.read_bytes())
+        assert {text_of(e, "title") for e in entries(root)} == {"Good one", "CJK name"}
+    os.rename(raw + b"/bad\xffname.md", raw + b"/renamed.md")
+    report, _ = build(seeds, out, state)
+    assert "bad\\xffname.md" not in {s["path"] for s in report["skipped"]}
+    titles = {text_of(e, "title") for e in entries(etree.parse(str(out)).getroot())}
+    assert titles == {"Good one", "CJK name", "Bad name"}
 
 
 def test_fifo_swapped_in_for_a_seed_does_not_hang(tmp_path: Path) -> None:

@@ -319,7 +319,58 @@ def scan(root: Path, *, many: int = 0, on_many: Callable[[], None] | None = None
         finally:  # the entries' stat() above is relative to it
             os.close(dir_fd)
     flush()
+    _refuse_names_not_utf8(rels, sizes, mtimes, runs, refused)
     return ScanResult(str(root), rels, sizes, mtimes, runs, tuple(sorted(refused)))
+
+
+#: Why a seed whose path is not UTF-8 is not read.
+NOT_UTF8 = "file name is not valid UTF-8 (shown with its bytes escaped): rename it to publish it"
+
+
+def _refuse_names_not_utf8(
+    rels: list[str],
+    sizes: array[int],
+    mtimes: array[int],
+    runs: list[tuple[int, str]],
+    refused: list[tuple[str, str]],
+) -> None:
+    """Move the seeds whose path is not UTF-8 from the columns to ``refused``.
+
+    ``os.scandir`` spells such a name's bytes as lone surrogates, which the
+    state (SQLite text), the JSON report and the terminal cannot carry: one
+    such file would fail the whole build. It is refused instead, reported
+    with its bytes escaped (``bad\\xffname.md``), and read once it is renamed.
+    One join of all the paths shows there is none (they are ASCII, the usual
+    case: ~0.1 ms a walk at 10 000 seeds, 0.2 % of it), one encode where
+    some name is not ASCII.
+    """
+    if "".join(rels).isascii() and "".join([rel for rel, _ in refused]).isascii():
+        return
+    try:
+        "".join(rels).encode("utf-8")
+        "".join([rel for rel, _ in refused]).encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return
+    refused[:] = [(_escaped(rel), why) for rel, why in refused]  # a broken symlink's name, say
+    keep: list[int] = []
+    for i, rel in enumerate(rels):
+        try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:
+            refused.append((_escaped(rel), NOT_UTF8))
+        else:
+            keep.append(i)
+    rels[:] = [rels[i] for i in keep]
+    sizes[:] = array("q", [sizes[i] for i in keep])
+    mtimes[:] = array("q", [mtimes[i] for i in keep])
+    runs[:] = [(bisect.bisect_left(keep, start), group) for start, group in runs]
+
+
+def _escaped(rel: str) -> str:
+    """``rel`` with the bytes that are not UTF-8 spelled ``\\xff`` (printable, storable)."""
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
 
 
 _by_name = attrgetter("name")
