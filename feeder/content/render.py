@@ -50,6 +50,7 @@ from markdown_it.rules_inline.state_inline import Scanned, StateInline
 from markdown_it.token import Token
 from markdown_it.utils import EnvType
 
+from feeder.content.nesting import MAX_DEPTH, bound_depth
 from feeder.content.sanitize import DROP_WITH_CONTENT, visible_text, word_chars
 
 #: Bound on nested blocks (quotes, lists): deeper input renders as text, in linear time.
@@ -497,10 +498,16 @@ def render_markdown(text: str) -> str:
     What had to be flattened or repaired is told to :func:`collect_notes`.
     """
     env: EnvType = {}
-    html: str = _markdown().render(widen_tables(text), env)
+    raw = _markdown().render(widen_tables(text), env)
+    html = bound_depth(raw, drop=DROP_WITH_CONTENT)
     notes = _NOTES.get()
     if notes is not None:
         notes.extend(_describe(env))
+        if html != raw:
+            notes.append(
+                f"HTML nested more than {MAX_DEPTH} elements deep: the tags below that"
+                " depth dropped, their text kept"
+            )
         source = word_chars(source_text(text))
         lost = source - word_chars(visible_text(html))
         if lost > max(LOSS_SHARE * source, LOSS_MIN_CHARS):

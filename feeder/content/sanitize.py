@@ -17,6 +17,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import nh3
 
+from feeder.content.nesting import bound_depth
+
 TAGS = frozenset(
     {
         "a",
@@ -165,9 +167,13 @@ def _filter(base: str, tag: str, attr: str, value: str) -> str | None:
 
 
 def sanitize_html(html: str, *, base_url: str) -> str:
-    """Return a safe HTML fragment with absolute URLs (``base_url`` may be empty)."""
+    """Return a safe HTML fragment with absolute URLs (``base_url`` may be empty).
+
+    Whatever reaches it is bounded in depth first (:mod:`feeder.content.nesting`):
+    the sanitizer's parser slows with the square of the nesting.
+    """
     cleaned = nh3.clean(
-        strip_invalid_xml(html),
+        strip_invalid_xml(bound_depth(html, drop=DROP_WITH_CONTENT)),
         tags=set(TAGS),
         clean_content_tags=set(DROP_WITH_CONTENT),
         attributes={k: set(v) for k, v in ATTRIBUTES.items()},
@@ -192,7 +198,10 @@ def word_chars(text: str) -> int:
 
 
 def visible_text(html: str) -> str:
-    """The text of ``html`` that survives sanitizing: no tags, comments or dropped elements."""
+    """The text of ``html`` that survives sanitizing: no tags, comments or dropped elements.
+
+    ``html`` is bounded in depth already (``render_markdown`` bounds it).
+    """
     text = nh3.clean(
         strip_invalid_xml(html),
         tags=set(),
