@@ -90,13 +90,13 @@ def require_shared() -> Path:
     return CORPUS
 
 
-def assert_valid_atom(path: Path) -> None:
+def assert_valid_atom(*paths: Path) -> None:
     """Validate against the RFC 4287 grammar ``tests/fixtures/atom.rnc``.
 
-    jing checks the file; where only trang is installed, lxml does; with
-    neither the test skips (``.ci/run`` installs both).
+    jing checks the files (in one run); where only trang is installed, lxml
+    does; with neither the test skips (``.ci/run`` installs both).
     """
-    jing_valid(path)
+    jing_valid(*paths)
 
 
 @pytest.fixture

@@ -689,6 +689,21 @@ def test_jing_valid_uses_lxml_where_jing_is_missing(
     assert_valid_atom(good)
     with pytest.raises(AssertionError, match=r"invalid against atom\.rnc"):
         assert_valid_atom(bad)
+    with pytest.raises(AssertionError, match=r"bad\.atom invalid"):
+        assert_valid_atom(good, bad, good)
+
+
+@pytest.mark.slow
+def test_jing_valid_checks_every_file_it_is_given(tmp_path: Path) -> None:
+    if shutil.which("jing") is None:
+        pytest.skip("jing is not installed (Debian package jing)")
+    good, bad = tmp_path / "good.atom", tmp_path / "bad.atom"
+    good.write_text(VALID["full feed head"], encoding="utf-8")
+    bad.write_text(INVALID["link without href"], encoding="utf-8")
+    jing_valid(good, good)
+    for paths in ((bad, good), (good, bad), (good, good, bad)):
+        with pytest.raises(AssertionError, match=r"bad\.atom"):
+            jing_valid(*paths)
 
 
 @pytest.mark.slow
