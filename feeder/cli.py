@@ -21,8 +21,8 @@ from feeder import __version__
 from feeder.build.lock import OutputClaim
 from feeder.config import Settings, load_settings
 from feeder.errors import FeederError
-from feeder.model import Skipped, plural
-from feeder.service.logsetup import NoSkipLines
+from feeder.model import Skipped, one_line, plural
+from feeder.service.logsetup import NoSkipLines, OneLineFormatter
 
 log = logging.getLogger("feeder")
 
@@ -228,7 +228,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _basic_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("feeder: %(levelname)s: %(message)s"))
+    handler.setFormatter(OneLineFormatter("feeder: %(levelname)s: %(message)s"))
     handler.addFilter(NoSkipLines())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -280,9 +280,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     _print_skipped(result.skipped, each_duplicate=level in ("DEBUG", "INFO"))
     state = "written" if result.changed else "unchanged"
     print(
-        f"feeder: {plural(result.seeds, 'seed')} read, "
-        f"{plural(result.entries, 'entry', 'entries')} written, "
-        f"{len(result.skipped)} skipped -> {result.output} ({state}, {result.duration_s:.2f} s)",
+        one_line(
+            f"feeder: {plural(result.seeds, 'seed')} read, "
+            f"{plural(result.entries, 'entry', 'entries')} written, {len(result.skipped)} "
+            f"skipped -> {result.output} ({state}, {result.duration_s:.2f} s)"
+        ),
         file=sys.stderr,
     )
     if args.json:
@@ -304,7 +306,7 @@ def _print_skipped(skipped: Sequence[Skipped], *, each_duplicate: bool) -> None:
         if s.duplicate and not each_duplicate:
             duplicates += 1
         else:
-            print(f"feeder: skipped {s.path}: {s.reason}", file=sys.stderr)
+            print(one_line(f"feeder: skipped {s.path}: {s.reason}"), file=sys.stderr)
     if duplicates:
         print(
             f"feeder: skipped {plural(duplicates, 'duplicate')}: older fetches of articles "
@@ -330,7 +332,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         _print_json([{"path": p, "problems": list(ps)} for p, ps in problems.items()])
     for path, items in problems.items():
         for item in items:
-            print(f"{path}: {item}", file=sys.stderr)
+            print(one_line(f"{path}: {item}"), file=sys.stderr)
     print(f"feeder: {plural(len(problems), 'seed')} with problems", file=sys.stderr)
     return 1 if problems else 0
 
@@ -403,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except FeederError as e:
-        print(f"feeder: error: {e}", file=sys.stderr)
+        print(one_line(f"feeder: error: {e}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -413,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except Exception as e:  # a bug: one line for the user, the traceback at debug level
         log.debug("unexpected error", exc_info=True)
-        print(f"feeder: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        print(one_line(f"feeder: internal error: {type(e).__name__}: {e}"), file=sys.stderr)
         return 1
 
 

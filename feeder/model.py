@@ -110,6 +110,18 @@ class FeedReport:
         }
 
 
+def one_line(text: str) -> str:
+    """``text`` with each character a terminal would not print shown escaped (``\\n``, ``\\x1b``).
+
+    Seed paths and front-matter values reach messages; a file named
+    ``a\\nfeeder: 0 seeds read.md`` must not print a line of its own, nor an
+    escape sequence recolour the terminal. One check when all is printable.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def plural(count: int, word: str, many: str | None = None) -> str:
     """``1 seed``, ``2 seeds``; ``many`` for irregular plurals (``entry``/``entries``)."""
     return f"{count} {word if count == 1 else many or word + 's'}"

@@ -280,3 +280,51 @@ def test_check_and_workers_name_the_seed_whose_text_rendering_repaired(tmp_path:
         line.startswith("feeder: WARNING: deep.md: ") and "flattened" in line
         for line in proc.stderr.splitlines()
     ), proc.stderr[-2000:]
+
+
+def test_a_message_is_one_line_whatever_the_names_hold() -> None:
+    import logging
+
+    from feeder.model import one_line
+    from feeder.service.logsetup import OneLineFormatter
+
+    assert one_line("plain 中文 text") == "plain 中文 text"
+    assert one_line("a\nb\r\x1b[31mc\td\x85e\u2028f") == "a\\nb\\r\\x1b[31mc\\td\\x85e\\u2028f"
+    formatter = OneLineFormatter("%(levelname)s: %(message)s")
+    record = logging.LogRecord("x", logging.WARNING, "f", 1, "%s: skipped", ("a\nb.md",), None)
+    assert formatter.format(record) == "WARNING: a\\nb.md: skipped"
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    lines = formatter.format(record).splitlines()
+    assert lines[0] == "WARNING: a\\nb.md: skipped" and lines[1].startswith("Traceback")
+
+
+@pytest.mark.slow
+def test_a_file_name_cannot_print_a_line_of_its_own(tmp_path: Path) -> None:
+    # A name may hold a newline or an escape sequence: each seed still gets
+    # one line, and no line can pass for feeder's own.
+    seeds = tmp_path / "seeds"
+    forged = "evil\nfeeder: 999 seeds read, 999 entries written.md"
+    write_seed_file(seeds, "ok.md", "title: Fine\nurl: https://example.org/ok\ndate: 2024-05-01")
+    (seeds / forged).write_bytes(b"")
+    write_seed_file(seeds, "red\x1b[31m.md", "title: Red\nurl: https://example.org/red")
+    proc = run_feeder(
+        "build", "--seeds", str(seeds), "--output", str(tmp_path / "out" / "feed.atom"),
+        "--state-dir", str(tmp_path / "state"),
+    )  # fmt: skip
+    lines = proc.stderr.splitlines()
+    assert all(line.startswith("feeder: ") for line in lines), lines
+    shown = "evil\\nfeeder: 999 seeds read, 999 entries written.md"
+    assert f"feeder: skipped {shown}: empty file" in lines
+    assert [line for line in lines if "seeds read" in line and "999" not in line] == [lines[-1]], (
+        lines
+    )
+    assert any(line.startswith("feeder: WARNING: red\\x1b[31m.md: no date") for line in lines)
+    assert "\x1b" not in proc.stderr
+    checked = _check(seeds, tmp_path)
+    assert f"{shown}: skipped: empty file" in checked
+    assert not [line for line in checked if line.startswith("feeder: 999")], checked

@@ -13,6 +13,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from feeder.model import one_line
+
 #: Attributes every ``LogRecord`` has; anything else came from ``extra=`` and
 #: is copied into the JSON object as a field.
 _STANDARD_ATTRS = frozenset(
@@ -50,6 +52,16 @@ class JsonFormatter(logging.Formatter):
         return _json.dumps(data, ensure_ascii=False, default=str)
 
 
+class OneLineFormatter(logging.Formatter):
+    """Text lines in which a message never spans two lines (:func:`~feeder.model.one_line`).
+
+    A traceback, appended after the message, keeps its lines.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return one_line(super().formatMessage(record))
+
+
 class NoSkipLines(logging.Filter):
     """Drop the pipeline's per-seed skip records (``extra={"seed_skip": True}``).
 
@@ -78,7 +90,7 @@ def configure_logging(level: str, json: bool) -> None:
     for old in [h for h in root.handlers if isinstance(h, _FeederHandler)]:
         root.removeHandler(old)
     handler = _FeederHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json else logging.Formatter(_TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if json else OneLineFormatter(_TEXT_FORMAT))
     handler.addFilter(NoSkipLines())
     root.addHandler(handler)
     root.setLevel(numeric)
