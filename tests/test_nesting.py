@@ -87,6 +87,21 @@ def test_deep_nesting_is_flattened_and_keeps_every_word(tag: str) -> None:
     assert bound(flat) == flat
 
 
+def test_tags_are_read_as_a_tokenizer_reads_them() -> None:
+    # A quoted value may hold "<" and ">": it is part of its tag, not a tag.
+    html = '<div title="<div>">' * 300 + "text" + "</div>" * 300
+    flat = bound(html)
+    assert flat.count('<div title="<div>">') == MAX_DEPTH and visible_text(flat) == "text"
+    # A tag that never ends swallows the rest of the document, as in a browser:
+    # this is one tag, not 2 000 (and it is read once, not again from each "<").
+    never_ends = ("<div " + "x" * 200) * 2000
+    assert bound(never_ends) == never_ends
+    # It ends at the first ">", the end of the first div after it (one tag
+    # with it); the others nest inside.
+    assert not _deeper_than(never_ends + "<div>" * MAX_DEPTH, MAX_DEPTH)
+    assert _deeper_than(never_ends + "<div>" * (MAX_DEPTH + 1), MAX_DEPTH)
+
+
 def test_comments_and_scripts_do_not_hide_depth() -> None:
     # End tags inside a comment or a script close nothing: the depth is real.
     html = "<div><!-- </div> --><script>'</div>'</script>" * 400 + "x" + "</div>" * 400
