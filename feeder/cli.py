@@ -324,8 +324,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         report = explain_seed(args.explain, settings=settings)
         if args.json:
             _print_json(report.to_json())
-        else:
-            print(report.text())
+        else:  # a line of the report per line, none able to recolour the terminal
+            print("\n".join(map(one_line, report.text().split("\n"))))
         return 0
     problems = check_seeds(settings)
     if args.json:

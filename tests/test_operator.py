@@ -328,3 +328,7 @@ def test_a_file_name_cannot_print_a_line_of_its_own(tmp_path: Path) -> None:
     checked = _check(seeds, tmp_path)
     assert f"{shown}: skipped: empty file" in checked
     assert not [line for line in checked if line.startswith("feeder: 999")], checked
+    red = seeds / "red\x1b[31m.md"
+    explained = run_feeder("check", "--seeds", str(seeds), "--explain", str(red))
+    assert explained.stdout.startswith(f"{seeds}/red\\x1b[31m.md\n"), explained.stdout
+    assert "\x1b" not in explained.stdout
