@@ -3,18 +3,19 @@
 HTML parsers pay for depth: html5ever (under nh3, the sanitizer) looks
 through its stack of open elements at each start tag, so 50 000 nested
 ``<div>`` cost it ~15 s a pass (19 000, ~2 s), and a build makes two passes
-(the render's text check and the sanitizer); libxml2 (lxml, under the cleaning stage) stops
-reading at 256 levels and drops the rest of the document. Feed readers'
-parsers share both habits. No article nests a hundred elements deep: such
-HTML is broken or hostile, and is flattened here, its text kept whole.
+(the render's text check and the sanitizer); libxml2 (lxml, under the
+cleaning stage) stops reading at 256 levels and drops the rest of the
+document. Feed readers' parsers share both habits. No article nests a
+hundred elements deep: such HTML is broken or hostile, and is flattened
+here, its text kept whole.
 
 :func:`bound_depth` leaves every other document as it is, byte for byte. A
 document with fewer start tags than :data:`MAX_DEPTH` (not counting the
 commonest flat ones) cannot be that deep and is not scanned; otherwise one
-scan of its tags measures the depth, and only a
-document deeper than :data:`MAX_DEPTH` is rewritten: the start tags that
-would open an element below that depth are dropped with their end tags (an
-element the sanitizer removes with its content goes with its content).
+linear scan of its tags measures the depth, and only a document deeper than
+:data:`MAX_DEPTH` is rewritten: the start tags that would open an element
+below that depth are dropped with their end tags (an element the sanitizer
+removes with its content goes with its content).
 
 Depth is counted as a parser builds it: void elements (``<br>``) and
 elements whose end tag may be left out (``<p>``, ``<li>``, ``<td>``...) do not
@@ -66,8 +67,8 @@ _TOKEN = re.compile(
 #: Each "<" but those of end tags and of the commonest elements that do not
 #: nest: there is one for every start tag of an element that does, so a
 #: document with no more than the limit of them is not deep (one C-speed
-#: pass; the scan of the tags is ~10x dearer, and one page in twenty of a
-#: realistic corpus needs it).
+#: pass; the scan of the tags is ~10x dearer, and one rendered page in
+#: thirty of the shared and realistic corpora needs it).
 _MAY_NEST = re.compile(r"<(?!/|p[\s>]|li[\s>]|img\s|br[\s/>]|t[dhr][\s>]|hr[\s/>]|d[dt][\s>])")
 
 
