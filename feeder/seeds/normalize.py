@@ -124,7 +124,8 @@ MARKDOWN_CAP_FACTOR = 4
 MAX_MARKUP = 20_000
 #: What opens a block (a line) or an inline element: tags and autolinks, links
 #: and images, emphasis, code, table cells, entities, strikethrough.
-_MARKUP = re.compile(r"[\n<\[*_`|&~]")
+_MARKUP_CHARS = "\n<[*_`|&~"
+_MARKUP = re.compile(f"[{re.escape(_MARKUP_CHARS)}]")
 #: A publication date this far past the fetch is not believed.
 FUTURE_SLACK = timedelta(days=1)
 
@@ -386,7 +387,7 @@ def render(
     if cut:
         end = text.rfind("\n\n", 0, cap)
         text = text[: end if end > cap // 2 else cap]
-    if sum(map(text.count, "\n<[*_`|&~")) > MAX_MARKUP:
+    if sum(map(text.count, _MARKUP_CHARS)) > MAX_MARKUP:
         text = _cut_markup(text, MAX_MARKUP)
         cut = True
     learned = chrome_keys(text, chrome, title=meta.title) if chrome else []

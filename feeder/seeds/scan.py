@@ -99,7 +99,7 @@ class ScanResult:
         self.mtimes = mtimes
         self.runs = runs
         self.refused = refused
-        self._names = names  # "\0".join(rels), where the walk made it
+        self._names = names  # "\0".join(rels), where the walk made it, until the digest
         self._join = root if root.endswith(os.sep) else root + os.sep
 
     @property
@@ -119,7 +119,8 @@ class ScanResult:
         digest, which costs one comparison by groups, never a missed change.
         """
         refused = [f"{rel}\0{reason}" for rel, reason in self.refused]
-        return digest(self.rels, self.sizes, self.mtimes, refused, names=self._names)
+        names, self._names = self._names, None  # used once: not held for the walk's life
+        return digest(self.rels, self.sizes, self.mtimes, refused, names=names)
 
     @cached_property
     def order(self) -> array[int]:
@@ -330,7 +331,7 @@ def scan(root: Path, *, many: int = 0, on_many: Callable[[], None] | None = None
     # reads a flag), and the digest of every poll hashes this same text.
     names = "\0".join(rels)
     ascii_only = names.isascii() and all(rel.isascii() for rel, _ in refused)
-    if not ascii_only and _refuse_names_not_utf8(rels, sizes, mtimes, runs, refused):
+    if not ascii_only and _refuse_names_not_utf8(names, rels, sizes, mtimes, runs, refused):
         names = "\0".join(rels)
     return ScanResult(str(root), rels, sizes, mtimes, runs, tuple(sorted(refused)), names)
 
@@ -340,6 +341,7 @@ NOT_UTF8 = "file name is not valid UTF-8 (shown with its bytes escaped): rename 
 
 
 def _refuse_names_not_utf8(
+    names: str,
     rels: list[str],
     sizes: array[int],
     mtimes: array[int],
@@ -352,11 +354,12 @@ def _refuse_names_not_utf8(
     state (SQLite text), the JSON report and the terminal cannot carry: one
     such file would fail the whole build. It is refused instead, reported
     with its bytes escaped (``bad\\xffname.md``), and read once it is renamed.
-    The walk calls it only where some path is not ASCII; one encode of them
-    all then tells whether there is anything to do.
+    The walk calls it only where some path is not ASCII; one encode of
+    ``names`` (the paths, joined) and of the refused ones then tells whether
+    there is anything to do.
     """
     try:
-        "".join(rels).encode("utf-8")
+        names.encode("utf-8")
         "".join([rel for rel, _ in refused]).encode("utf-8")
     except UnicodeEncodeError:
         pass
