@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,22 @@ def test_a_seed_still_being_written_is_read_once_it_settles(tmp_path: Path) -> N
         write_seed(d.seeds, "late.md", "Late article", date="2024-05-04")
         os.kill(d.proc.pid, signal.SIGHUP)  # reload = a poll now, which defers late.md
         wait_for(lambda: "Late article" in _titles(d), timeout=1.0 + 5, what="the settled seed")
+
+
+@pytest.mark.slow
+def test_a_seed_modified_in_the_future_is_published_not_deferred_until_then(
+    tmp_path: Path,
+) -> None:
+    # A copy that kept a remote clock's times, or a clock set wrong: the seed
+    # looked "modified less than settle_seconds ago" on every poll until 2031,
+    # and was never published.
+    with DaemonProc(tmp_path, interval=60.0, settle=1.0, serve=False) as d:
+        write_seed(d.seeds, "ahead.md", "Ahead of the clock")
+        ahead = time.time() + 5 * 365 * 86400
+        os.utime(d.seeds / "ahead.md", (ahead, ahead))
+        d.start()
+        (first,) = d.wait_builds(1)
+        assert first["deferred"] == 0 and first["entries"] == 1, first
+        assert _titles(d) == ["Ahead of the clock"]
+        warned = [r["msg"] for r in d.records() if "modified in the future" in r["msg"]]
+        assert len(warned) == 1 and "ahead.md" in warned[0], warned

@@ -19,16 +19,20 @@ from __future__ import annotations
 import bisect
 import itertools
 import json
+import logging
 import time
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import overload
 
 from feeder.build.state import State
 from feeder.model import Skipped
 from feeder.seeds.scan import ScanResult, SeedStat, digest
+
+log = logging.getLogger(__name__)
 
 #: The state's record of the groups of the last walk it is up to date with.
 INFO_KEY = "scan_groups"
@@ -40,6 +44,17 @@ VERSION = 2
 SPLIT = 1024
 #: The reason given for a seed modified less than ``settle_seconds`` ago.
 DEFERRED = "still being written; retried at the next build"
+#: The warning for a seed modified later than now (``compare``), its path and time.
+FUTURE = "%s: modified in the future (%s, by this machine's clock): read now, not deferred"
+
+
+def _utc(ns: int) -> str:
+    """A file time in ISO 8601 UTC; in seconds since the epoch past the years datetime holds."""
+    try:
+        return datetime.fromtimestamp(ns // 10**9, UTC).isoformat().replace("+00:00", "Z")
+    except (OverflowError, OSError, ValueError):
+        return f"{ns // 10**9} s since the epoch"
+
 
 #: A group's digest, or its ranges: ``[[lowest rel, digest], ...]`` ("" for the first).
 Digests = str | list[list[str]]
@@ -179,7 +194,12 @@ def compare(st: State, walk: Walk, last: Last, *, settle_seconds: float) -> Chan
     """The seeds of ``walk`` that differ from the state, in the groups whose digest moved.
 
     A seed modified less than ``settle_seconds`` ago is deferred (it may
-    still be being written). The parts whose digest moved are compared one
+    still be being written), and so is one whose time is that little ahead
+    of this clock (a writer's clock a little fast). A seed whose time is
+    further ahead is read now, with a warning: its time says nothing of
+    whether it is complete (a timestamp kept by a copy, a clock far off),
+    and deferring it until then would keep it out of the feed for as long.
+    The parts whose digest moved are compared one
     at a time, a large one in ranges of :data:`SPLIT` seeds: no more rows
     are held at once, whatever the size of the tree.
     """
@@ -199,9 +219,11 @@ def compare(st: State, walk: Walk, last: Last, *, settle_seconds: float) -> Chan
             present.add(rel)
             if known.get(rel) == (found.sizes[i], mtime_ns):
                 continue
-            if settle_ns and now_ns - mtime_ns < settle_ns:
+            if settle_ns and -settle_ns < now_ns - mtime_ns < settle_ns:
                 deferred.append(Skipped(rel, DEFERRED))
                 continue
+            if mtime_ns > now_ns:
+                log.warning(FUTURE, rel, _utc(mtime_ns))
             changed.append(i)
         removed.extend(rel for rel in known if rel not in present)
 
