@@ -863,6 +863,37 @@ def test_file_names_that_are_not_utf8_are_refused_not_fatal(tmp_path: Path) -> N
     assert titles == {"Good one", "CJK name", "Bad name"}
 
 
+def test_file_times_out_of_the_64_bit_range_are_published_not_fatal(tmp_path: Path) -> None:
+    # A file system keeps times nanoseconds in 64 bits cannot (ext4 to 2446,
+    # btrfs further): one such seed failed the walk, so every build, with
+    # "internal error: argument out of range".
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "good.md").write_text(seed_text("Good one", "https://example.org/good"))
+    far = seeds / "far.md"
+    far.write_text(seed_text("Far future", "https://example.org/far", date=None))
+    year_2400 = 13_569_465_600  # 2400-01-01T00:00:00Z
+    os.utime(far, (year_2400, year_2400))
+    if far.stat().st_mtime < year_2400:
+        pytest.skip(f"the file system under {tmp_path} cannot keep a time in 2400")
+    out, state = tmp_path / "public" / "feed.atom", tmp_path / "state"
+    warned = []
+    for _ in range(2):  # the build that reads it, and a no-change one
+        report, stderr = build(seeds, out, state)
+        assert "internal error" not in stderr and "Traceback" not in stderr, stderr
+        assert report["entries"] == 2 and report["skipped"] == [], report
+        warned.append("far.md: modified in the future (2262-04-11T23:47:16Z" in stderr)
+    assert warned == [True, False]  # said once, when it is read
+    root = assert_schema_valid(out.read_bytes())
+    published = {text_of(e, "title"): text_of(e, "published") for e in entries(root)}
+    assert published["Far future"] == FETCH_RFC3339  # the fetch date, not the file's time
+    far.write_text(seed_text("Far future, revised", "https://example.org/far", date=None))
+    os.utime(far, (year_2400, year_2400))
+    build(seeds, out, state)  # the same time, another size: the change is seen
+    titles = {text_of(e, "title") for e in entries(etree.parse(str(out)).getroot())}
+    assert titles == {"Good one", "Far future, revised"}
+
+
 def test_fifo_swapped_in_for_a_seed_does_not_hang(tmp_path: Path) -> None:
     import feeder.seeds.read as ingest
     from feeder.errors import SeedError

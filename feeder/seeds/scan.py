@@ -23,6 +23,7 @@ import itertools
 import logging
 import os
 import stat
+import struct
 from array import array
 from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
@@ -226,7 +227,10 @@ def scan(root: Path, *, many: int = 0, on_many: Callable[[], None] | None = None
         count = len(new_sizes)
         if count:
             sizes.frombytes(pack(f"{count}q", *new_sizes))
-            mtimes.frombytes(pack(f"{count}q", *new_mtimes))
+            try:
+                mtimes.frombytes(pack(f"{count}q", *new_mtimes))
+            except struct.error:  # a time out of the 64-bit range: see _bounded_ns
+                mtimes.frombytes(pack(f"{count}q", *map(_bounded_ns, new_mtimes)))
             new_sizes.clear()
             new_mtimes.clear()
         found = len(rels)
@@ -387,3 +391,18 @@ def _escaped(rel: str) -> str:
 
 
 _by_name = attrgetter("name")
+
+#: The file times a walk keeps: nanoseconds in 64 bits (as SQLite and the
+#: digest hold them), from 1677-09-21 to 2262-04-11.
+NS_MIN, NS_MAX = -(2**63), 2**63 - 1
+
+
+def _bounded_ns(ns: int) -> int:
+    """A file time held within :data:`NS_MIN`..:data:`NS_MAX`.
+
+    A filesystem can keep a time beyond that (``touch -d 2400-01-01``, an
+    archive unpacked with garbage times): such a seed is published with the
+    bound as its time, rather than failing the walk and with it every
+    build. Its size still tells a change of it apart.
+    """
+    return min(max(ns, NS_MIN), NS_MAX)
