@@ -22,10 +22,13 @@ from feeder.build.lock import OutputClaim
 from feeder.config import Settings, load_settings
 from feeder.errors import FeederError
 from feeder.model import Skipped, one_line, plural
-from feeder.service.logsetup import NoSkipLines, OneLineFormatter
+from feeder.service.logsetup import NoSkipLines, OneLineFormatter, apply_levels
 
 log = logging.getLogger("feeder")
 
+
+#: The levels ``--log-level`` takes, as ``[daemon] log_level`` does.
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 #: The built-in defaults, quoted in the options' help.
 _BUILTIN = Settings()
@@ -34,6 +37,16 @@ _BUILTIN = Settings()
 def _default(key: str, value: object) -> str:
     """``(default: [section] key of the configuration, else VALUE)``."""
     return f"(default: {key} of the configuration, else {value})"
+
+
+def _log_level(value: str) -> str:
+    """``--log-level``, upper-cased; an unknown level is a usage error, not a traceback."""
+    level = value.strip().upper()
+    if level not in _LOG_LEVELS:
+        raise argparse.ArgumentTypeError(
+            f"unknown level {value!r}: choose DEBUG, INFO, WARNING, ERROR or CRITICAL"
+        )
+    return level
 
 
 def _common(p: argparse.ArgumentParser, *, log_level: str) -> None:
@@ -66,6 +79,7 @@ def _common(p: argparse.ArgumentParser, *, log_level: str) -> None:
     p.add_argument(
         "--log-level",
         metavar="LEVEL",
+        type=_log_level,
         help=f"DEBUG, INFO, WARNING or ERROR (default: {log_level})",
     )
 
@@ -232,7 +246,7 @@ def _basic_logging(level: str) -> None:
     handler.addFilter(NoSkipLines())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    apply_levels(logging.getLevelName(level))
 
 
 class _ProgressBar:

@@ -94,6 +94,27 @@ def test_duplicates_are_counted_on_one_line_and_named_at_info(tmp_feed: dict[str
 
 
 @pytest.mark.slow
+def test_debug_level_shows_feeders_lines_not_the_markdown_parsers(
+    tmp_feed: dict[str, Path],
+) -> None:
+    body = "# Head\n\n> quoted\n\n- one\n- two\n\n```\ncode\n```\n\nSome article text.\n"
+    seed(tmp_feed["seeds"], "a.txt", "A", "https://e.org/a", body=body)
+    where = ("--seeds", str(tmp_feed["seeds"]), "--output", str(tmp_feed["out"]))
+    where += ("--state-dir", str(tmp_feed["state"]))
+    proc = run_feeder("build", *where, "--log-level", "debug")
+    lines = proc.stderr.splitlines()
+    assert [line for line in lines if line.startswith("feeder: DEBUG: wrote ")], lines
+    # markdown-it logs each block rule it tries ("entering fence: StateBlock(...)")
+    assert not [line for line in lines if "StateBlock" in line or "entering " in line], lines
+    bad = run_feeder("build", *where, "--log-level", "verbose", check=False)
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines()[-1] == (
+        "feeder build: error: argument --log-level: unknown level 'verbose': "
+        "choose DEBUG, INFO, WARNING, ERROR or CRITICAL"
+    ), bad.stderr
+
+
+@pytest.mark.slow
 def test_unchanged_feed_is_not_rewritten(tmp_feed: dict[str, Path]) -> None:
     seed(tmp_feed["seeds"], "a.txt", "A", "https://e.org/a")
     build_json(tmp_feed["seeds"], tmp_feed["out"], tmp_feed["state"])

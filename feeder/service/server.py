@@ -899,7 +899,7 @@ class FeedServer:
         self._sock = bind(self.serve)
         self.url = url_of(self._sock)
         _raise_fd_limit()
-        debug = logging.getLogger().isEnabledFor(logging.DEBUG)
+        debug = logging.getLogger("uvicorn.access").isEnabledFor(logging.DEBUG)
         config = uvicorn.Config(
             make_app(self.directory, self.health),
             log_config=None,
