@@ -466,13 +466,14 @@ def _yaml_builds(values: list[str]) -> bool:
     return True
 
 
-def read_front_matter(front: str) -> tuple[dict[str, Any], list[str]]:
+def read_front_matter(front: str, *, rel: str = "") -> tuple[dict[str, Any], list[str]]:
     """Merge the YAML and line-wise readings into one mapping of raw values.
 
     Keys are folded (``Page-Title`` → ``page_title``). The line-wise reading
     fills in what YAML could not read and supplies the literal text of
     scalars YAML typed (numbers, booleans, dates), so ``title: 2024`` stays
-    ``"2024"`` and a date keeps its original spelling.
+    ``"2024"`` and a date keeps its original spelling. ``rel`` names the
+    seed in the debug line that says so.
     """
     warnings: list[str] = []
     plain = _plain_front_matter(front) if len(front) <= MAX_YAML_CHARS else None
@@ -486,7 +487,7 @@ def read_front_matter(front: str) -> tuple[dict[str, Any], list[str]]:
         if message:
             warnings.append(message)
         elif front.strip():
-            log.debug("front matter is not strict YAML; read line by line")
+            log.debug("%s: front matter is not strict YAML; read line by line", rel or "(seed)")
         source: Mapping[str, Any] = read_lines(front)
     else:
         source = data
@@ -524,7 +525,7 @@ def parse_bytes(data: bytes, rel: str) -> Document:
     if front is None:
         warnings.append("no front matter")
     else:
-        meta, fm_warnings = read_front_matter(front)
+        meta, fm_warnings = read_front_matter(front, rel=rel)
         warnings.extend(fm_warnings)
     return Document(rel=rel, meta=meta, body=body, digest=digest, warnings=tuple(warnings))
 
