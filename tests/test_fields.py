@@ -129,6 +129,49 @@ def test_aliases() -> None:
     assert m.published.date().isoformat() == "2024-01-01"
 
 
+NESTED = (
+    "collected_at: 2026-07-28T18:06:00-04:00\n"
+    "source:\n"
+    "  source_yaml_id: bleepingcomputer\n"
+    "  source_name: BleepingComputer (Bill Toulas)\n"
+    "  source_url: https://www.bleepingcomputer.com/news/security/cubepilot-dns/\n"
+    "  published_at: {published}\n"
+    "author:\n"
+    "  name: Someone Else\n"
+    "  url: https://someone.example/\n"
+    "triage_tags: [a, b]"
+)
+
+
+@pytest.mark.parametrize("published", ["2026-07-28T17:17:39-04:00", "2026-07-28"])
+def test_a_mapping_is_looked_into_for_the_fields_the_top_lacks(published: str) -> None:
+    m = _meta(NESTED.format(published=published), body="# CubePilot hit\n\ntext")
+    assert m.link == "https://www.bleepingcomputer.com/news/security/cubepilot-dns/"
+    assert m.source == "BleepingComputer (Bill Toulas)"
+    assert m.title == "CubePilot hit"  # not author.name
+    assert m.published.isoformat()[:10] == "2026-07-28"
+    assert m.updated.isoformat() == "2026-07-28T18:06:00-04:00"  # collected_at: the fetch
+    assert not [w for w in m.warnings if "url" in w or "date" in w], m.warnings
+
+
+def test_a_mapping_is_read_line_by_line_too_and_named_in_warnings() -> None:
+    # An impossible date fails strict YAML: the line-wise reading sees the mapping.
+    m = _meta(NESTED.format(published="2026-13-28"), body="text")
+    assert m.link == "https://www.bleepingcomputer.com/news/security/cubepilot-dns/"
+    assert m.source == "BleepingComputer (Bill Toulas)"
+    assert any(w.startswith("source.published_at: impossible date") for w in m.warnings)
+
+
+def test_the_top_level_names_win_over_a_mappings() -> None:
+    m = _meta(
+        "title: Top\nurl: https://e.org/top\nsource: {source_url: https://e.org/in, "
+        "source_name: Inner}\nog: {title: Graph}"
+    )
+    assert (m.title, m.link, m.source) == ("Top", "https://e.org/top", "Inner")
+    m = _meta("og: {title: Graph}\nurl: https://e.org/a")
+    assert m.title == "Graph"
+
+
 @pytest.mark.parametrize(
     "md",
     [

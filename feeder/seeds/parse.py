@@ -46,6 +46,8 @@ _FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
 _FRONT_MATTER = re.compile(r"---[ \t]*\n((?:.*\n)*?)(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
 _LINE_KEY = re.compile(r"^([A-Za-z_][\w\-. ]{0,63}?)[ \t]*:(?:[ \t]+(.*)|)$")
 _LIST_ITEM = re.compile(r"^[ \t]+-[ \t]+(.*)$|^-[ \t]+(.*)$")
+#: A ``key: value`` line of a mapping one level down (indented).
+_INNER_KEY = re.compile(r"^[ \t]+([A-Za-z_][\w\-. ]{0,63}?)[ \t]*:(?:[ \t]+(.*)|)$")
 #: An anchor or alias (``&a``, ``*a``) where YAML may read one: at the start of a
 #: line or after ``:``, ``[``, ``{``, ``,`` or ``-`` and blanks. Two patterns, the
 #: text's first line and the others, so that a search starts at one of those
@@ -262,22 +264,34 @@ def _unquote(value: str) -> str:
 
 
 def read_lines(front: str) -> dict[str, Any]:
-    """The forgiving reading: ``key: value`` per line, ``- item`` lines as lists."""
+    """The forgiving reading: ``key: value`` per line, ``- item`` lines as lists.
+
+    Indented ``key: value`` lines under a key without a value are that key's
+    mapping (one level: ``source:`` then ``  source_url: …``).
+    """
     return {key: _unquoted(raw) for key, raw in _raw_lines(front).items()}
 
 
-def _unquoted(raw: str | list[str]) -> str | list[str]:
+#: A value of :func:`_raw_lines`: text, a block list's items, or a one-level mapping.
+_Raw = str | list[str] | dict[str, str]
+
+
+def _unquoted(raw: _Raw) -> str | list[str] | dict[str, str]:
     """A value of :func:`_raw_lines` as :func:`read_lines` gives it."""
-    return _unquote(raw) if isinstance(raw, str) else [_unquote(item) for item in raw]
+    if isinstance(raw, str):
+        return _unquote(raw)
+    if isinstance(raw, dict):
+        return {key: _unquote(value) for key, value in raw.items()}
+    return [_unquote(item) for item in raw]
 
 
-def _raw_lines(front: str) -> dict[str, str | list[str]]:
+def _raw_lines(front: str) -> dict[str, _Raw]:
     """:func:`read_lines` with the values as written (not yet :func:`_unquote`-d).
 
     A quoted value is unquoted by YAML; this reading leaves that to whoever
     needs the value (:func:`read_front_matter` wants a few keys at most).
     """
-    out: dict[str, str | list[str]] = {}
+    out: dict[str, _Raw] = {}
     last: str | None = None
     for line in front.split("\n"):
         m = _LINE_KEY.match(line)
@@ -285,13 +299,22 @@ def _raw_lines(front: str) -> dict[str, str | list[str]]:
             last = m.group(1).strip()
             out.setdefault(last, m.group(2) or "")
             continue
+        if last is None:
+            continue
+        current = out[last]
         item = _LIST_ITEM.match(line)
-        if item and last is not None:
-            current = out[last]
+        if item:
             if isinstance(current, str) and _unquote(current) == "":
                 current = out[last] = []
             if isinstance(current, list):
                 current.append(item.group(1) or item.group(2) or "")
+            continue
+        inner = _INNER_KEY.match(line)
+        if inner:
+            if isinstance(current, str) and _unquote(current) == "":
+                current = out[last] = {}
+            if isinstance(current, dict):
+                current.setdefault(inner.group(1).strip(), inner.group(2) or "")
     return out
 
 
@@ -466,6 +489,11 @@ def _yaml_builds(values: list[str]) -> bool:
     return True
 
 
+def _typed(value: object) -> bool:
+    """Whether YAML gave ``value`` a type other than text or a collection (a number, a date…)."""
+    return not isinstance(value, str | list | dict | type(None))
+
+
 def read_front_matter(front: str, *, rel: str = "") -> tuple[dict[str, Any], list[str]]:
     """Merge the YAML and line-wise readings into one mapping of raw values.
 
@@ -481,7 +509,7 @@ def read_front_matter(front: str, *, rel: str = "") -> tuple[dict[str, Any], lis
         return plain, warnings
     data, error = _strict_yaml(front)
     merged: dict[str, Any] = {}
-    lines: dict[str, str | list[str]] | None = None  # read when YAML typed a scalar
+    lines: dict[str, _Raw] | None = None  # read when YAML typed a scalar
     if data is None:
         message = _yaml_warning(front, error) if error is not None else None
         if message:
@@ -493,12 +521,22 @@ def read_front_matter(front: str, *, rel: str = "") -> tuple[dict[str, Any], lis
         source = data
     for key, value in source.items():
         folded = str(key).strip().lower().replace("-", "_").replace(" ", "_")
-        if data is not None and not isinstance(value, str | list | dict | type(None)):
+        if data is not None and _typed(value):
             if lines is None:
                 lines = _raw_lines(front)
             raw = lines.get(str(key))
             if raw is not None:
                 value = _unquoted(raw)
+        elif data is not None and isinstance(value, dict) and any(map(_typed, value.values())):
+            # The same for a mapping's scalars (``source: {published_at: 2024-05-01}``).
+            if lines is None:
+                lines = _raw_lines(front)
+            raw = lines.get(str(key))
+            if isinstance(raw, dict):
+                value = {
+                    k: _unquote(raw[str(k)]) if _typed(v) and str(k) in raw else v
+                    for k, v in value.items()
+                }
         merged.setdefault(folded, value)
     return merged, warnings
 
