@@ -906,6 +906,53 @@ source: Example Security
     assert "data:image" not in _text(content)
 
 
+def test_placeholder_images_get_the_picture_they_stand_for() -> None:
+    paras = [
+        f"{n} the attackers chained the flaw with a stolen token to reach the domain controller."
+        for n in ("First,", "Then", "Next", "After that", "Finally")
+    ]
+    lazy = (
+        '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" '
+        'data-src="https://img.example-cdn.net/b/exploit-demo.png" alt="Exploit demo">'
+    )
+    page = _page(
+        """
+title: Windows flaw exploited
+url: https://news.example-sec.net/2025/06/windows-flaw.html
+source: Example Security News
+""",
+        f"""
+# Windows flaw exploited
+
+{paras[0]}
+
+[![Attack chain](data:image/png;base64... "Attack chain")](https://img.example-cdn.net/a/AVvXsE/s2600/chain.jpg)
+
+{paras[1]}
+
+{lazy}
+
+{paras[2]}
+
+[![Read more](data:image/png;base64...)](https://news.example-sec.net/2025/06/other-story.html)
+
+{paras[3]}
+
+[![Timeline of the attack](https://img.example-cdn.net/c/figure-3.png)](https://img.example-cdn.net/c/figure-3-full.png)
+
+{paras[4]}
+""",
+    )
+    content = _render(page)
+    srcs = _images(content)
+    assert any(src.endswith("/s2600/chain.jpg") for src in srcs), srcs  # the link's picture
+    assert any(src.endswith("/exploit-demo.png") for src in srcs), srcs  # the lazy attribute
+    assert any(src.endswith("/c/figure-3.png") for src in srcs), srcs  # a real src is kept
+    assert not any("other-story" in src or "full.png" in src for src in srcs), srcs
+    assert "data:" not in content
+    assert all(p in _text(content) for p in paras)
+
+
 def test_wechat_animated_banner_above_the_article_dropped_photo_kept() -> None:
     page = _page(
         """

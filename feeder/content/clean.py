@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 from feeder.content import extract as generic
 from feeder.content.blocks import Block, has_element, measure, split_blocks
-from feeder.content.images import judge_images
+from feeder.content.images import MAY_HOLD_PLACEHOLDERS, judge_images, real_sources
 from feeder.content.sites import SiteRule, SiteRules, fold
 from feeder.content.soup import BeautifulSoup, NavigableString, Tag
 from feeder.content.tables import prune_tables
@@ -351,6 +351,8 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
         prune_tables(soup)
     if "](data:" in html:
         _strip_data_images(soup)
+    if "<img" in html and MAY_HOLD_PLACEHOLDERS.search(html):
+        real_sources(soup)
     blocks = split_blocks(soup)
     drops: list[Drop] = []
     _drop_top(blocks, title)

@@ -135,6 +135,56 @@ _LEAD_LINE_UNITS = 90.0
 _LEAD_LINK_UNITS = 40.0
 
 
+#: Attributes in which lazy-loading scripts keep an image's real address
+#: while ``src`` holds a placeholder.
+LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc")
+#: The path of a link to a picture file.
+_PICTURE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp)$", re.IGNORECASE)
+#: Where :func:`real_sources` may have work: a data URI or a lazy attribute.
+MAY_HOLD_PLACEHOLDERS = re.compile(r"data:|data-(?:src|original|lazy-src|actualsrc)=", re.I)
+
+
+def _placeholder(src: str) -> bool:
+    """An ``src`` that is no picture's address: empty, or inline data (cut or a blank pixel)."""
+    return not src or src[:5].lower() == "data:"
+
+
+def real_sources(soup: Tag) -> None:
+    """Give each placeholder image the address of the picture it stands for.
+
+    Pages that load images lazily ship a placeholder in ``src`` (a blank data
+    URI, which scrapers often cut to ``data:image/png;base64...``) and the
+    picture elsewhere: in a lazy-loading attribute (:data:`LAZY_SOURCES`), or
+    as the link around the image when it opens the full-size file
+    (``[![](data:…)](https://…/figure.jpg)``). Left alone, the sanitizer drops
+    the data URI, then the empty link, and the article loses its figures.
+    """
+    for img in soup.find_all("img"):
+        src = img.get("src")
+        if not _placeholder(src.strip() if isinstance(src, str) else ""):
+            continue
+        real = ""
+        for attr in LAZY_SOURCES:
+            value = img.get(attr)
+            if isinstance(value, str) and not _placeholder(value.strip()):
+                real = value.strip()
+                break
+        link = img.parent
+        if not real and isinstance(link, Tag) and link.name == "a":
+            href = link.get("href")
+            if isinstance(href, str) and _PICTURE_FILE.search(_path(href.strip())):
+                real = href.strip()
+        if real:
+            img["src"] = real
+
+
+def _path(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
+
+
 def _dimension(value: object) -> int | None:
     m = _DIGITS.match(str(value)) if value is not None else None
     return int(m.group(1)) if m else None

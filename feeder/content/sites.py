@@ -52,7 +52,7 @@ from feeder.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 #: Bumped when the cleaning algorithm changes, so cached renderings are redone.
-CLEANER_VERSION = "6"
+CLEANER_VERSION = "7"
 
 _LIST_KEYS = (
     "drop_lines",
