@@ -953,6 +953,47 @@ source: Example Security News
     assert all(p in _text(content) for p in paras)
 
 
+def test_a_heading_left_with_nothing_under_it_at_the_end_is_dropped() -> None:
+    paras = [
+        f"Snapshot fuzzing restores the {w} state of a virtual machine before every input."
+        for w in ("whole", "saved", "clean", "recorded")
+    ]
+    body = "\n\n".join(paras)
+    share = "\n\n".join(
+        f'[{n}](https://{h}/trailofbits "{n}")'
+        for n, h in (("X", "x.com"), ("LinkedIn", "linkedin.com"), ("GitHub", "github.com"))
+    )
+    page = _page(
+        """
+title: Introducing snapshot fuzzing
+url: https://blog.example-research.com/2025/04/09/snapshot-fuzzing/
+source: Example Research Blog
+""",
+        f"""
+# Introducing snapshot fuzzing
+
+{body}
+
+#### If you enjoyed this post, share it:
+
+{share}
+
+#### Recent Posts
+
+* [Taming compiler warnings with CodeQL](/2025/09/25/taming-compiler-warnings/)
+* [Supply chain attacks are exploiting our assumptions](/2025/09/24/supply-chain/)
+* [Use mutation testing to find the bugs](/2025/09/18/mutation-testing/)
+
+© 2025 Example Research.
+""",
+    )
+    content = _render(page)
+    text = _text(content)
+    assert all(p in text for p in paras), text
+    assert "share it" not in text and "Recent Posts" not in text, content
+    assert not re.search(r"<h\d[^>]*>[^<]*</h\d>\s*$", content), content
+
+
 def test_wechat_animated_banner_above_the_article_dropped_photo_kept() -> None:
     page = _page(
         """

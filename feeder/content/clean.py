@@ -392,6 +392,7 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
         counts = Counter(b.text for b in live if b.text and b.units < 200)
         generic.trim(live, 0, len(live) - 1, counts)
     image_drops = judge_images(blocks, url=url, title=title, source=source, fallback=fallback)
+    _drop_trailing_headings(blocks)
     _record(blocks, drops)
     drops.extend(Drop(rule, _image_text(src)) for rule, src in image_drops)
     out = "\n".join(str(b.el) for b in blocks if b.live)
@@ -403,6 +404,18 @@ def _clean(html: str, *, url: str, title: str, source: str, rules: SiteRules) ->
         article_units=article,
         article_dropped=lost,
     )
+
+
+def _drop_trailing_headings(blocks: list[Block]) -> None:
+    """Drop the headings and rules that end the kept blocks with nothing under them.
+
+    A heading heads what follows it; at the very end, what it headed was
+    dropped as chrome ("If you enjoyed this post, share it:" above its share
+    links, "Related posts" above the list). Never the only block kept.
+    """
+    live = [b for b in blocks if b.live]
+    while len(live) > 1 and live[-1].kind in ("heading", "rule"):
+        live.pop().dropped = "generic:trailing-heading"
 
 
 def _reference_prose(blocks: list[Block], names: tuple[str, ...]) -> float:
