@@ -994,6 +994,51 @@ source: Example Research Blog
     assert not re.search(r"<h\d[^>]*>[^<]*</h\d>\s*$", content), content
 
 
+def test_lead_image_after_the_menus_newsletter_link_is_kept_with_its_credit() -> None:
+    paras = [
+        "Suspected hackers breached networks this summer using ordinary administrative tools.",
+        "According to a report by a security firm, the attackers targeted a large organization.",
+        "What makes these attacks notable is that the hackers deployed little custom malware.",
+        "The firm said the attackers gained access by planting webshells on public servers.",
+    ]
+    body = "\n\n".join(paras)
+    page = _page(
+        """
+title: Living off the land allowed a group to breach entities this summer
+url: https://news.example-record.com/living-off-the-land
+source: The Example Record
+""",
+        f"""
+# Living off the land allowed a group to breach entities this summer
+
+* [Leadership](/news/leadership)
+* [Cybercrime](/news/cybercrime)
+* [Nation-state](/news/nation-state)
+* [Technology](/news/technology)
+
+Subscribe to The Example Record
+
+[Free Newsletter](/subscribe)
+
+![Kyiv, Ukraine](https://cms.example-record.com/uploads/large_kyiv_at_night_b1c3c2e541.jpg)
+
+Kyiv at night. Image: A. Photographer via Unsplash
+
+[Jane Reporter](/author/jane-reporter)October 29th, 2025
+
+# Living off the land allowed a group to breach entities this summer
+
+{body}
+""",
+    )
+    content = _render(page)
+    assert _has_image(content, "large_kyiv_at_night"), content
+    text = _text(content)
+    assert "Kyiv at night. Image: A. Photographer via Unsplash" in text, text
+    assert all(p in text for p in paras)
+    assert "Free Newsletter" not in text and "Cybercrime" not in text, text
+
+
 def test_wechat_animated_banner_above_the_article_dropped_photo_kept() -> None:
     page = _page(
         """

@@ -138,8 +138,6 @@ _LEAD_LINK_UNITS = 40.0
 #: Attributes in which lazy-loading scripts keep an image's real address
 #: while ``src`` holds a placeholder.
 LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc")
-#: The path of a link to a picture file.
-_PICTURE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp)$", re.IGNORECASE)
 #: Where :func:`real_sources` may have work: a data URI or a lazy attribute.
 MAY_HOLD_PLACEHOLDERS = re.compile(r"data:|data-(?:src|original|lazy-src|actualsrc)=", re.I)
 
@@ -172,17 +170,10 @@ def real_sources(soup: Tag) -> None:
         link = img.parent
         if not real and isinstance(link, Tag) and link.name == "a":
             href = link.get("href")
-            if isinstance(href, str) and _PICTURE_FILE.search(_path(href.strip())):
+            if isinstance(href, str) and _IMAGE_HREF.search(href.strip()):
                 real = href.strip()
         if real:
             img["src"] = real
-
-
-def _path(url: str) -> str:
-    try:
-        return urlsplit(url).path
-    except ValueError:
-        return ""
 
 
 def _dimension(value: object) -> int | None:
@@ -284,6 +275,24 @@ def _is_cta(block: Block) -> bool:
 
 
 _GIF = re.compile(r"\.gif(?:[?#]|$)|[?&]wx_fmt=gif|/mmbiz_gif/", re.I)
+
+
+#: A photo credit: what marks the line under a picture as its caption.
+_CREDIT = re.compile(
+    r"\b(?:image|photo|picture|illustration|graphic|credit)s?(?: credits?)?\s*[:：]"
+    r"|\bvia (?:unsplash|getty|shutterstock|reuters|afp|ap)\b|(?:图片来源|图片来自|图源|摄影)",
+    re.IGNORECASE,
+)
+
+
+def _caption(block: Block) -> bool:
+    """True if ``block`` is a picture's caption: one short line that credits it."""
+    return (
+        _is_text(block)
+        and block.units <= _LEAD_LINE_UNITS
+        and block.link_density < 0.5
+        and bool(_CREDIT.search(block.text))
+    )
 
 
 def _paragraph(block: Block) -> bool:
@@ -470,7 +479,12 @@ class _Judge:
             if b.kind != "image" or (b.dropped and b.dropped not in POSITIONAL):
                 continue
             prev, nxt = self.neighbours(i)
-            if (prev is not None and _is_cta(prev)) or (nxt is not None and _is_cta(nxt)):
+            leading = first_live is not None and i < first_live and self.leads(i, first_live)
+            # A call to action before the article's lead image is the page's
+            # ("Subscribe to our newsletter" closing the menu), not the image's.
+            if (prev is not None and _is_cta(prev) and not leading) or (
+                nxt is not None and _is_cta(nxt)
+            ):
                 b.dropped = "generic:image-cta"
             elif first_para is not None and i < first_para and all(map(_animated, _images(b))):
                 b.dropped = "generic:image-banner"  # an animated banner above the article
@@ -481,13 +495,13 @@ class _Judge:
                     b.dropped = "generic:image-among-chrome"
             elif (
                 b.dropped == "generic:outside-article"
-                and first_live is not None
-                and i < first_live
-                and self.leads(i, first_live)
+                and leading
                 and not any(_linked_to_site(img, self.url) for img in _images(b))
                 and not any(str(img.get("src") or "") in shown for img in _images(b))
             ):  # (a picture the article shows again is the theme's header)
                 b.dropped = None  # the article's lead image
+                if nxt is not None and nxt.dropped in POSITIONAL and _caption(nxt):
+                    nxt.dropped = None  # and its caption
             elif (
                 b.dropped in POSITIONAL
                 and last_live is not None
