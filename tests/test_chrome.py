@@ -1039,6 +1039,61 @@ Kyiv at night. Image: A. Photographer via Unsplash
     assert "Free Newsletter" not in text and "Cybercrime" not in text, text
 
 
+def test_a_mailing_list_message_keeps_its_sign_off_and_loses_the_archive_navigation() -> None:
+    paras = [
+        "I plan to introduce hard Rust dependencies and Rust code into the package manager.",
+        "In particular, our code to parse archives and verify signatures would benefit.",
+        "If you maintain a port without a working Rust toolchain, please ensure it has one.",
+        "It is important for the project as a whole to be able to move forward with tools.",
+    ]
+    body = "\n\n".join(paras)
+    page = _page(
+        """
+title: Hard Rust requirements from May onward
+url: https://lists.example-project.org/devel/2025/10/msg00285.html
+source: devel mailing list
+""",
+        f"""
+[Date Prev](msg00284.html)][[Date Next](msg00286.html)]
+[[Thread Prev](msg00284.html)][[Thread Next](msg00286.html)]
+[[Date Index](maillist.html#00285)]
+[[Thread Index](threads.html#00285)]
+
+# Hard Rust requirements from May onward
+
+{body}
+
+Thank you for your understanding.
+--
+project developer - example.org/jak | free software dev
+
+**Reply to:**
+
+* devel@lists.example-project.org
+
+**Follow-Ups:**
+
+* Re: Hard Rust requirements from May onward
+  + From: Another Developer
+
+* Prev by Date: Bug#1119816: ITP: python-fairscale -- a PyTorch extension
+* Next by Date: Re: Hard Rust requirements from May onward
+* Previous by thread: Bug#1119816: ITP: python-fairscale -- a PyTorch extension
+* Next by thread: Re: Hard Rust requirements from May onward
+* Index(es):
+  + Date
+  + Thread
+""",
+    )
+    content = _render(page)
+    text = _text(content)
+    assert all(p in text for p in paras), text
+    assert "Thank you for your understanding." in text
+    assert not re.search(r"<h\d[^>]*>Thank you", content), content  # "--" is no underline
+    for chrome in ("Reply to", "Prev by Date", "Next by thread", "Index(es)", "Follow-Ups"):
+        assert chrome not in text, (chrome, text)
+
+
 def test_wechat_animated_banner_above_the_article_dropped_photo_kept() -> None:
     page = _page(
         """

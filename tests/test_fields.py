@@ -266,3 +266,12 @@ def test_leaked_no_break_space_escapes_in_titles() -> None:
     assert fold("AI安全案例分析xa0| JadePuffer勒索软件") == "AI安全案例分析 | JadePuffer勒索软件"
     assert fold("Patch\\xa0Tuesday\\u00a0roundup") == "Patch Tuesday roundup"
     assert fold("The 0xa0 byte in hexa0 names") == "The 0xa0 byte in hexa0 names"
+
+
+def test_a_signature_delimiter_is_not_a_heading_underline() -> None:
+    html = render_markdown(
+        "Thank you.\n--\nJane, developer\n\nReal heading\n------------\n\n```\nTitle\n--\n```\n"
+    )
+    assert "<p>Thank you.\n--\nJane, developer</p>" in html
+    assert "<h2>Real heading</h2>" in html
+    assert "<pre><code>Title\n--\n</code></pre>" in html

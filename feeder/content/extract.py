@@ -194,6 +194,10 @@ TAIL_MARKER = re.compile(
     r"|comments?(?: \(\d+\))?|show all comments|discussion|join the discussion"
     r"|about the author|share this(?: post| article| page)?:?|share on:?"
     r"|filed under:? .*|subscribe to (?:our|the) newsletter.*|current thread:?"
+    # mailing-list archives (MHonArc, Pipermail): the message's navigation
+    r"|reply to:|follow-ups?:.*|references:.*|(?:prev(?:ious)?|next) by (?:date|thread):.*"
+    r"|index(?:\(es\))?:.*|(?:previous|next) message(?: \(by thread\))?:.*"
+    r"|messages sorted by:.*"
     r"|相关(?:推荐|文章|阅读|资讯|内容)|推荐阅读|往期(?:回顾|推荐|精选)|猜你喜欢：?"
     r"|(?:往期)?精彩(?:推荐|文章)|阅读推荐|热文推荐|推荐文章|热点视频|更多视频"
     r"|延伸阅读|更多(?:文章|阅读|推荐|精彩)|(?:最新|近期|最近|热门|往期|历史)文章|热门(?:标签|阅读)"

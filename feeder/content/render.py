@@ -44,6 +44,7 @@ from markdown_it.common.utils import isMdAsciiPunct, isPunctChar, isWhiteSpace
 from markdown_it.parser_block import ParserBlock
 from markdown_it.parser_inline import ParserInline
 from markdown_it.rules_block.html_block import html_block as _md_html_block
+from markdown_it.rules_block.lheading import lheading as _md_lheading
 from markdown_it.rules_block.state_block import StateBlock
 from markdown_it.rules_core.state_core import StateCore
 from markdown_it.rules_inline.state_inline import Scanned, StateInline
@@ -269,6 +270,27 @@ def _html_block(state: StateBlock, startLine: int, endLine: int, silent: bool) -
     return True
 
 
+def _lheading(state: StateBlock, startLine: int, endLine: int, silent: bool) -> bool:
+    """markdown-it's setext heading rule, except over a signature delimiter (``--``).
+
+    Mail and forum posts scraped to Markdown keep the line of two dashes that
+    opens a signature (``-- `` in RFC 3676). Read as a setext underline, it
+    turned the sign-off above it ("Thank you for your understanding.") into a
+    heading; the lines stay a paragraph. Converters that underline headings
+    draw the line as long as the heading, so a real one is rarely two dashes.
+    """
+    tokens, parent = len(state.tokens), state.parentType
+    ok = _md_lheading(state, startLine, endLine, silent)
+    if not ok:
+        return ok
+    under = state.line - 1
+    if state.src[state.bMarks[under] + state.tShift[under] : state.eMarks[under]].strip() == "--":
+        del state.tokens[tokens:]
+        state.line, state.parentType = startLine, parent
+        return False
+    return True
+
+
 #: Void elements never swallow anything (nor does ``<head>``: a parser ignores it in a body).
 _VOID = frozenset({"embed", "meta", "link", "base", "frame", "head"})
 #: Elements that the sanitizer removes with their content, plus the legacy raw-text ones.
@@ -434,6 +456,7 @@ def _markdown() -> MarkdownIt:
     block.ruler = md.block.ruler
     md.block = block
     md.block.ruler.at("html_block", _html_block, {"alt": ["paragraph", "reference", "blockquote"]})
+    md.block.ruler.at("lheading", _lheading)
     md.inline.ruler2.after("fragments_join", "feeder_stray_emphasis", _stray_emphasis)
     md.core.ruler.after("inline", "feeder_close_swallowing", _close_swallowing)
     return md
