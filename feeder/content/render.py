@@ -386,8 +386,8 @@ def _stray_emphasis(state: StateInline) -> None:
     separate tokens then and stay): two runs of ``*`` in one text with text
     between them that hugs one of them at least (``** bold**``, ``**bold **``)
     make it bold; every other run of two or more goes (``****`` of two
-    adjacent bold spans, ``** **``, a lone ``**`` line), except between two
-    digits (``2**32``). Blank ``__`` emphasis (``__ __``, ``____``, a lone
+    adjacent bold spans, ``** **``, a lone ``**`` line), except two between
+    two digits (``2**32``; ``0****1`` is two bold digits). Blank ``__`` emphasis (``__ __``, ``____``, a lone
     ``__`` line) goes too; other underscores are text (``__init__``).
     """
     tokens = state.tokens
@@ -427,7 +427,14 @@ def _stray_emphasis(state: StateInline) -> None:
 
 
 def _between_digits(text: str, start: int, end: int) -> bool:
-    return start > 0 and end < len(text) and text[start - 1].isdigit() and text[end].isdigit()
+    """True for a power (``2**32``): two stars between digits; four are two bold spans."""
+    return (
+        end - start == 2
+        and start > 0
+        and end < len(text)
+        and text[start - 1].isdigit()
+        and text[end].isdigit()
+    )
 
 
 def _text(like: Token, content: str) -> Token:
