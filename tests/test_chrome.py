@@ -1094,6 +1094,48 @@ project developer - example.org/jak | free software dev
         assert chrome not in text, (chrome, text)
 
 
+def test_a_short_post_ends_at_its_first_comment_however_long_the_discussion() -> None:
+    post = (
+        "Meta is suing the spyware vendor, claiming that it hacks the messaging app and its "
+        "users. The judge has now limited the evidence the vendor may present at trial."
+    )
+    comments = [
+        (
+            "Clive Robinson",
+            "444914",
+            "I am reminded of the old saying about sitting down with the Devil. " * 12,
+        ),
+        ("Winter", "444915", "There are laws against all kinds of criminals and yet crime. " * 8),
+    ]
+    link = "https://blog.example-sec.org/2025/04/case-progressing.html"
+    discussion = "\n\n".join(
+        f"{name} •\n[April 30, 2025 9:47 AM]({link}/#comment-{n})\n\n{text}"
+        for name, n, text in comments
+    )
+    page = _page(
+        f"""
+title: Case against the spyware vendor progressing
+url: {link}
+source: Example on Security
+""",
+        f"""
+## Case against the spyware vendor progressing
+
+{post}
+
+I have written about the issues at stake before, and the trial starts next month.
+
+### Comments
+
+{discussion}
+""",
+    )
+    text = _text(_render(page))
+    assert post in text and "the trial starts next month" in text, text
+    assert "sitting down with the Devil" not in text and "laws against" not in text, text
+    assert "Comments" not in text, text
+
+
 def test_wechat_animated_banner_above_the_article_dropped_photo_kept() -> None:
     page = _page(
         """

@@ -419,9 +419,10 @@ def extract(
     tail = len(live)
     for j in range(start + 1, end + 1):
         b = live[j]
-        if not (ends_article(b, names) or _comment_head(live, j)):
+        permalink = _comment_permalink(b)
+        if not (permalink or ends_article(b, names) or _comment_head(live, j)):
             continue
-        share = 0.5 if is_footer(b) else 0.25
+        share = 0.5 if is_footer(b) else 0.05 if permalink else 0.25
         before = _mass(live[start:j])
         if before >= max(share * segment_mass, 100.0):
             end = tail = j - 1
@@ -513,6 +514,22 @@ def _comment_head(live: Sequence[Block], j: int) -> bool:
     )
 
 
+def _comment_permalink(block: Block) -> bool:
+    """True if ``block`` is a comment's head: a short line linking to the comment itself.
+
+    Blogs link each comment's date to its anchor (``…/post.html#comment-444914``,
+    WordPress's ``#comment-12``): a signal strong enough to end even a short
+    article that a long discussion outweighs.
+    """
+    if not 0 < block.units <= _COMMENT_HEAD_UNITS or not block.link_units:
+        return False
+    return any(
+        _COMMENT_ANCHOR.search(str(a.get("href") or "")) for a in block.el.find_all("a", href=True)
+    )
+
+
+_COMMENT_HEAD_UNITS = 80.0
+_COMMENT_ANCHOR = re.compile(r"#(?:li-|div-)?comment-\d+$")
 _COMMENTER_UNITS = 30.0
 _COMMENT_DATE_UNITS = 40.0
 #: The head of a comment: its author's name, "says:" and the date.

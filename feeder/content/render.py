@@ -387,8 +387,9 @@ def _stray_emphasis(state: StateInline) -> None:
     between them that hugs one of them at least (``** bold**``, ``**bold **``)
     make it bold; every other run of two or more goes (``****`` of two
     adjacent bold spans, ``** **``, a lone ``**`` line), except two between
-    two digits (``2**32``; ``0****1`` is two bold digits). Blank ``__`` emphasis (``__ __``, ``____``, a lone
-    ``__`` line) goes too; other underscores are text (``__init__``).
+    two digits (``2**32``; ``0****1`` is two bold digits). Blank ``__``
+    emphasis (``__ __``, ``____``, a lone ``__`` line) goes too; other
+    underscores are text (``__init__``).
     """
     tokens = state.tokens
     if not any(t.type == "text" and ("**" in t.content or "__" in t.content) for t in tokens):
